@@ -1,0 +1,1 @@
+"""CLI commands. Each module here defines `register(app)`; the CLI loads them all."""

@@ -1,0 +1,179 @@
+"""Targets on this machine's own file system: the live host, a folder, or a single file.
+
+A folder may be the root of a mounted image, or an extracted collection: Velociraptor keeps each
+volume under `uploads/<accessor>/C%3A/…` with URL-encoded names, KAPE under `…/C/…`. Both are
+presented with volume roots such as `C:` and decoded names, so discovery sees one layout.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as statmod
+import sys
+from typing import BinaryIO
+from urllib.parse import unquote
+
+from scanner.target.base import Entry, FileStat, Target, TargetError, TargetSpec
+from scanner.timeutil import from_epoch
+
+VOLUME_MARKERS = {"users", "documents and settings", "windows", "program files"}
+SEARCH_DEPTH = 5
+
+
+def file_stat(host_path: str) -> FileStat:
+    st = os.lstat(host_path)
+    birth = getattr(st, "st_birthtime", None)
+    if birth is None and sys.platform == "win32":
+        birth = st.st_ctime
+    changed = None if sys.platform == "win32" else st.st_ctime
+    return FileStat(
+        size=st.st_size,
+        created=from_epoch(birth),
+        modified=from_epoch(st.st_mtime),
+        accessed=from_epoch(st.st_atime),
+        changed=from_epoch(changed),
+        identity=(st.st_dev, st.st_ino),
+    )
+
+
+def _looks_like_volume(host_dir: str) -> bool:
+    try:
+        names = {n.lower() for n in os.listdir(host_dir)}
+    except OSError:
+        return False
+    return bool(names & VOLUME_MARKERS)
+
+
+def _volume_name(folder_name: str) -> str:
+    decoded = unquote(folder_name).rstrip("\\/")
+    if len(decoded) >= 2 and decoded[-1] == ":" and decoded[-2].isalpha():
+        return decoded[-2:].upper()
+    if len(decoded) == 1 and decoded.isalpha():
+        return decoded.upper() + ":"
+    return decoded
+
+
+def find_volumes(root: str) -> tuple[dict[str, str], bool]:
+    """Volume name → host folder below `root`, and whether names are URL-encoded (Velociraptor)."""
+    if _looks_like_volume(root):
+        return {"": root}, False
+    found: dict[str, str] = {}
+    encoded = False
+    stack = [(root, 0)]
+    while stack:
+        folder, depth = stack.pop()
+        try:
+            children = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for child in children:
+            if not child.is_dir(follow_symlinks=False):
+                continue
+            if _looks_like_volume(child.path):
+                name = _volume_name(child.name) or child.name
+                found.setdefault(name, child.path)
+                encoded = encoded or "%" in child.name
+            elif depth + 1 < SEARCH_DEPTH:
+                stack.append((child.path, depth + 1))
+    return found, encoded
+
+
+class LocalTarget(Target):
+    """Files reachable through the OS: one or more volume roots on this machine."""
+
+    def __init__(self, spec: TargetSpec, volumes: dict[str, str], description: str,
+                 encoded_names: bool = False) -> None:
+        self.spec = spec
+        self.kind = spec.kind
+        self.description = description
+        self._volumes = volumes
+        self._encoded = encoded_names
+
+    def volumes(self) -> list[str]:
+        return sorted(self._volumes)
+
+    def host_path(self, path: str) -> str:
+        volume, _, rest = path.partition("/") if ":" in path.split("/", 1)[0] else ("", "", path)
+        if volume not in self._volumes:
+            volume, rest = "", path
+        base = self._volumes.get(volume)
+        if base is None:
+            raise FileNotFoundError(path)
+        parts = [p for p in rest.split("/") if p]
+        if self._encoded:
+            parts = [self._real_name(base, parts[:i], p) for i, p in enumerate(parts)]
+        return os.path.join(base, *parts)
+
+    def _real_name(self, base: str, parents: list[str], name: str) -> str:
+        folder = os.path.join(base, *parents)
+        try:
+            for real in os.listdir(folder):
+                if unquote(real) == name:
+                    return real
+        except OSError:
+            pass
+        return name
+
+    def list_dir(self, path: str) -> list[Entry]:
+        host = self.host_path(path)
+        entries = []
+        with os.scandir(host) as it:
+            for e in it:
+                name = unquote(e.name) if self._encoded else e.name
+                link = e.is_symlink()
+                entries.append(Entry(name, e.is_dir(follow_symlinks=False),
+                                     e.is_file(follow_symlinks=False), link))
+        return entries
+
+    def stat(self, path: str) -> FileStat:
+        return file_stat(self.host_path(path))
+
+    def open(self, path: str) -> BinaryIO:
+        host = self.host_path(path)
+        mode = os.lstat(host).st_mode
+        if not statmod.S_ISREG(mode):
+            raise OSError(f"not a regular file: {host}")
+        return open(host, "rb")  # noqa: SIM115 - the caller closes it
+
+    def local_path(self, path: str) -> str | None:
+        return self.host_path(path)
+
+
+def open_folder(path: str) -> LocalTarget:
+    if not os.path.isdir(path):
+        raise TargetError(f"{path}: not a folder")
+    volumes, encoded = find_volumes(path)
+    layout = "Velociraptor collection" if encoded else "folder"
+    if not volumes:
+        volumes = {"": path}
+        layout = "folder with no system-drive layout"
+    names = ", ".join(v or "(root)" for v in sorted(volumes))
+    description = f"{layout} {path} (volumes: {names})"
+    return LocalTarget(TargetSpec("folder", path), volumes, description, encoded)
+
+
+def open_file(path: str) -> LocalTarget:
+    folder, name = os.path.split(os.path.abspath(path))
+    target = LocalTarget(TargetSpec("file", path), {"": folder}, f"file {path}")
+    target.single_file = name  # type: ignore[attr-defined]
+    return target
+
+
+def live_volumes() -> dict[str, str]:
+    if sys.platform != "win32":
+        return {"": "/"}
+    import psutil
+
+    found = {}
+    for part in psutil.disk_partitions(all=False):
+        if "fixed" in part.opts or part.fstype:
+            letter = part.mountpoint.rstrip("\\")
+            if len(letter) == 2 and letter.endswith(":"):
+                found[letter.upper()] = part.mountpoint
+    return found or {"C:": "C:\\"}
+
+
+def open_live() -> LocalTarget:
+    volumes = live_volumes()
+    names = ", ".join(v or "/" for v in sorted(volumes))
+    return LocalTarget(TargetSpec("live", ""), volumes, f"live host (volumes: {names})")
