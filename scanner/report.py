@@ -1,0 +1,124 @@
+"""Scan report documents: build, write (JSON or flat JSONL), read back and validate."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from scanner.records import (
+    SCAN_DOCUMENT,
+    SCAN_SCHEMA_VERSION,
+    ScanReport,
+    from_jsonable,
+    to_jsonable,
+)
+
+
+class ReportError(ValueError):
+    """A document that is not a scan report ostscan can read; the text says why."""
+
+
+def report_document(report: ScanReport) -> dict[str, Any]:
+    body = to_jsonable(report)
+    return {"schema_version": SCAN_SCHEMA_VERSION, "document": SCAN_DOCUMENT, **body}
+
+
+def parse_report(document: Any, source: str) -> ScanReport:
+    """Validate a decoded JSON document and rebuild the report."""
+    if not isinstance(document, dict):
+        raise ReportError(f"{source}: not a JSON object")
+    if document.get("document") != SCAN_DOCUMENT:
+        raise ReportError(f"{source}: not an ostscan scan report (document={document.get('document')!r})")
+    version = str(document.get("schema_version", ""))
+    if version.split(".")[0] != SCAN_SCHEMA_VERSION.split(".")[0]:
+        raise ReportError(f"{source}: schema_version {version!r} is not {SCAN_SCHEMA_VERSION}")
+    for required in ("started", "target", "files"):
+        if required not in document:
+            raise ReportError(f"{source}: missing field {required!r}")
+    try:
+        return from_jsonable(ScanReport, document)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise ReportError(f"{source}: malformed report: {exc}") from exc
+
+
+def load_report(path: str) -> ScanReport:
+    """Read a scan report written by `ostscan scan` (JSON document)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"{path}: not JSON: {exc}") from exc
+    except OSError as exc:
+        raise ReportError(f"{path}: cannot read: {exc.strerror}") from exc
+    return parse_report(document, path)
+
+
+def flat_records(report: ScanReport) -> Iterator[dict[str, Any]]:
+    """One flat record per file and per folder, ECS names where ECS has them."""
+    document = to_jsonable(report)
+    host = document.get("host") or {}
+    base = {
+        "schema_version": SCAN_SCHEMA_VERSION,
+        "host.name": host.get("name"),
+        "host.os.full": host.get("os"),
+        "ostscan.scan_id": document["scan_id"],
+        "ostscan.target": document["target"]["description"],
+    }
+    for store in document["files"]:
+        yield {**base, **_file_fields(store, document)}
+        for folder in store.get("folders") or []:
+            yield {**base, **_folder_fields(store, folder)}
+
+
+def _file_fields(store: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
+    identity = store.get("store") or {}
+    return {
+        "@timestamp": store.get("modified") or document["started"],
+        "event.kind": "event",
+        "event.category": "file",
+        "ostscan.record": "file",
+        "file.path": store["path"],
+        "file.name": store["path"].rsplit("/", 1)[-1],
+        "file.size": store.get("size"),
+        "file.created": store.get("created"),
+        "file.mtime": store.get("modified"),
+        "file.accessed": store.get("accessed"),
+        "file.ctime": store.get("changed"),
+        "file.hash.sha256": store.get("sha256"),
+        "user.name": store.get("profile_user"),
+        "ostscan.status": store.get("status"),
+        "ostscan.reason": store.get("reason"),
+        "ostscan.found_by": store.get("found_by"),
+        "ostscan.kind": store.get("kind"),
+        "ostscan.format_version": store.get("format_version"),
+        "ostscan.encryption": store.get("encryption"),
+        "ostscan.provider_uid": identity.get("provider_uid"),
+        "ostscan.database_guid": identity.get("database_guid"),
+        "ostscan.root_created": identity.get("root_created"),
+        "ostscan.owner_clues": [c["value"] for c in store.get("owner_clues") or []],
+        "ostscan.folder_count": len(store.get("folders") or []),
+    }
+
+
+def _folder_fields(store: dict[str, Any], folder: dict[str, Any]) -> dict[str, Any]:
+    counter = folder.get("global_counter")
+    return {
+        "@timestamp": folder.get("modified") or folder.get("created"),
+        "event.kind": "event",
+        "event.category": "file",
+        "ostscan.record": "folder",
+        "file.path": store["path"],
+        "file.hash.sha256": store.get("sha256"),
+        "ostscan.folder.path": folder["path"],
+        "ostscan.folder.container_class": folder.get("container_class"),
+        "ostscan.folder.item_count": folder.get("item_count"),
+        "ostscan.folder.unread_count": folder.get("unread_count"),
+        "ostscan.folder.created": folder.get("created"),
+        "ostscan.folder.modified": folder.get("modified"),
+        "ostscan.folder.local_id": folder.get("local_id"),
+        "ostscan.folder.replica_id": folder.get("replica_id"),
+        "ostscan.folder.global_counter": None if counter is None else f"0x{counter:X}",
+        "ostscan.folder.id_scope": folder.get("id_scope"),
+        "ostscan.folder.database_guid": folder.get("database_guid"),
+    }
