@@ -30,7 +30,7 @@ def root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
 ) -> None:
-    """ostscan: which devices hold a copy of this mailbox, and which copy came from which session."""
+    """Which devices hold a copy of this mailbox, and which copy came from which session."""
 
 
 def load_commands() -> None:

@@ -97,7 +97,8 @@ def decode_store_id(text: str) -> DecodedId:
     except (binascii.Error, ValueError) as exc:
         return DecodedId("storeid", f"bad-base64: {exc}")
     if not raw or raw[0] + 2 != len(raw):
-        return DecodedId("storeid", f"bad-length: {len(raw)} bytes, length byte says {raw[:1].hex()}")
+        said = raw[:1].hex()
+        return DecodedId("storeid", f"bad-length: {len(raw)} bytes, length byte says {said}")
     inner = decode_entryid(raw[1:-1], "storeid")
     return _with_object_type(inner, raw[-1])
 

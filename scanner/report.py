@@ -29,7 +29,8 @@ def parse_report(document: Any, source: str) -> ScanReport:
     if not isinstance(document, dict):
         raise ReportError(f"{source}: not a JSON object")
     if document.get("document") != SCAN_DOCUMENT:
-        raise ReportError(f"{source}: not an ostscan scan report (document={document.get('document')!r})")
+        kind = document.get("document")
+        raise ReportError(f"{source}: not an ostscan scan report (document={kind!r})")
     version = str(document.get("schema_version", ""))
     if version.split(".")[0] != SCAN_SCHEMA_VERSION.split(".")[0]:
         raise ReportError(f"{source}: schema_version {version!r} is not {SCAN_SCHEMA_VERSION}")
