@@ -54,6 +54,7 @@ class Target(abc.ABC):
     spec: TargetSpec
     kind: str
     description: str
+    loose: bool = False   # a plain folder of evidence files, with no system-drive layout
 
     @abc.abstractmethod
     def volumes(self) -> list[str]:

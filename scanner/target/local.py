@@ -145,8 +145,10 @@ def open_folder(path: str) -> LocalTarget:
     volumes, encoded = find_volumes(path)
     layout = "Velociraptor collection" if encoded else "folder"
     if not volumes:
-        volumes = {"": path}
-        layout = "folder with no system-drive layout"
+        target = LocalTarget(TargetSpec("folder", path), {"": path},
+                             f"folder {path} (no system-drive layout: every file searched)")
+        target.loose = True
+        return target
     names = ", ".join(v or "(root)" for v in sorted(volumes))
     description = f"{layout} {path} (volumes: {names})"
     return LocalTarget(TargetSpec("folder", path), volumes, description, encoded)

@@ -1,0 +1,97 @@
+"""`ostscan scan [TARGET]`: find every Outlook data file and write one report."""
+
+from __future__ import annotations
+
+import enum
+
+import typer
+
+from scanner import exitcodes
+from scanner.console import Console
+from scanner.output import open_output, write_json, write_jsonl
+from scanner.records import STATUS_MISSING, STATUS_OK, ScanReport
+from scanner.report import flat_records, report_document
+from scanner.scan import ScanOptions, scan_target
+from scanner.target.base import TargetError
+from scanner.target.open import open_target
+
+
+class ReportFormat(str, enum.Enum):
+    json = "json"
+    jsonl = "jsonl"
+
+
+def scan(
+    target: str | None = typer.Argument(
+        None, help="A mounted image root, an extracted KAPE/Velociraptor collection, a disk "
+        "image, or one OST/PST file. Default: this live host."),
+    output: str | None = typer.Option(None, "-o", "--output", help="Write here, not stdout."),
+    fmt: ReportFormat = typer.Option(ReportFormat.json, "--format",
+                                     help="json: one document; jsonl: a flat record per file "
+                                     "and per folder, ECS names."),
+    deep: bool = typer.Option(False, "--deep", help="Also walk every folder of every volume."),
+    no_hash: bool = typer.Option(False, "--no-hash", help="Do not compute SHA-256."),
+    hash_max_bytes: int | None = typer.Option(None, "--hash-max-bytes",
+                                                 help="Skip hashing files larger than this."),
+    items: bool = typer.Option(False, "--items", help="Read every message: delivery-time range "
+                               "and Internet Message-IDs per folder (slower)."),
+    owner_sample: int = typer.Option(50, "--owner-sample",
+                                     help="Inbox messages read for received-by owner clues."),
+    timeout: float = typer.Option(300.0, "--timeout", help="Seconds allowed to parse one file."),
+    no_isolation: bool = typer.Option(False, "--no-isolation",
+                                      help="Parse in this process (debugging only)."),
+    host_name: str | None = typer.Option(None, "--host-name",
+                                            help="Name of the host the target came from."),
+    egress_ip: str | None = typer.Option(None, "--egress-ip",
+                                            help="The host's public address, if known."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr."),
+) -> None:
+    """Find every OST/PST on a host, image or collection and report owner, folders and times."""
+    console = Console(quiet)
+    options = ScanOptions(deep=deep, hash=not no_hash, hash_max_bytes=hash_max_bytes,
+                          items=items, owner_sample=owner_sample, timeout=timeout,
+                          isolate=not no_isolation, host_name=host_name, egress_ip=egress_ip)
+    try:
+        opened = open_target(target)
+    except TargetError as exc:
+        console.error(str(exc))
+        raise typer.Exit(exitcodes.FAILED) from exc
+    try:
+        report = scan_target(opened, options, console)
+    finally:
+        opened.close()
+    write_report(report, output, fmt, console)
+    summarise(report, console)
+    raise typer.Exit(exit_code(report))
+
+
+def write_report(report: ScanReport, output: str | None, fmt: ReportFormat,
+                 console: Console) -> None:
+    try:
+        with open_output(output) as stream:
+            if fmt is ReportFormat.jsonl:
+                write_jsonl(flat_records(report), stream)
+            else:
+                write_json(report_document(report), stream)
+    except BrokenPipeError:
+        raise typer.Exit(exit_code(report)) from None
+    except OSError as exc:
+        console.error(f"{output or 'stdout'}: cannot write the report: {exc.strerror or exc}")
+        raise typer.Exit(exitcodes.FAILED) from exc
+
+
+def summarise(report: ScanReport, console: Console) -> None:
+    stores = [f for f in report.files if f.status != STATUS_MISSING]
+    bad = [f for f in report.files if f.status not in (STATUS_OK, STATUS_MISSING)]
+    console.info(f"{len(stores)} Outlook data file(s) found in {report.target.description}")
+    for store in bad:
+        console.warn(f"{store.path}: {store.status}: {store.reason}")
+
+
+def exit_code(report: ScanReport) -> int:
+    damaged = any(f.status not in (STATUS_OK, STATUS_MISSING) for f in report.files)
+    return exitcodes.PARTIAL if damaged or report.errors else exitcodes.OK
+
+
+def register(app: typer.Typer) -> None:
+    app.command("scan")(scan)

@@ -1,0 +1,140 @@
+"""Find the Outlook data files of a target: every profile's default folders, the folders the
+registry names, and with `deep` every folder of every volume.
+
+Names are matched case-insensitively (images and collections may sit on case-sensitive file
+systems). Symlinks and junctions are never followed. Only `.ost` and `.pst` names, and files with a
+PFF signature in Outlook's own folders, become candidates; what a file is, is decided later by its
+header, never by its name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from scanner.records import ScanError
+from scanner.target.base import Target, join
+
+PROFILE_PARENTS = ("users", "documents and settings")
+OUTLOOK_FOLDERS = (
+    ("appdata", "local", "microsoft", "outlook"),
+    ("local settings", "application data", "microsoft", "outlook"),
+    ("documents", "outlook files"),
+    ("my documents", "outlook files"),
+)
+STORE_SUFFIXES = (".ost", ".pst")
+NOT_STORES = (".nst", ".oab", ".xml", ".srs", ".dat", ".ini", ".log", ".tmp")
+PFF_SIGNATURE = b"!BDN"
+MAX_DEPTH = 64
+OUTLOOK_FOLDER_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class Profile:
+    user: str
+    path: str
+    source: str              # users-folder | ProfileList
+
+
+@dataclass(frozen=True)
+class Candidate:
+    path: str
+    profile_user: str | None
+    found_by: str
+    registry_value: str | None = None
+
+
+def find_child(target: Target, folder: str, name: str) -> str | None:
+    """The child of `folder` whose name equals `name` ignoring case, or None."""
+    try:
+        entries = target.list_dir(folder)
+    except OSError:
+        return None
+    for entry in entries:
+        if entry.name.lower() == name and entry.is_dir and not entry.is_symlink:
+            return join(folder, entry.name)
+    return None
+
+
+def find_path(target: Target, folder: str, names: tuple[str, ...]) -> str | None:
+    for name in names:
+        found = find_child(target, folder, name)
+        if found is None:
+            return None
+        folder = found
+    return folder
+
+
+def profiles_in_users_folders(target: Target, errors: list[ScanError]) -> list[Profile]:
+    """Every folder under `Users` and `Documents and Settings` of every volume."""
+    found = []
+    for volume in target.volumes():
+        for parent_name in PROFILE_PARENTS:
+            parent = find_child(target, volume, parent_name)
+            if parent is None:
+                continue
+            try:
+                entries = target.list_dir(parent)
+            except OSError as exc:
+                errors.append(ScanError(parent, "discover", f"cannot list: {exc}"))
+                continue
+            for entry in sorted(entries, key=lambda e: e.name.lower()):
+                if entry.is_dir and not entry.is_symlink:
+                    found.append(Profile(entry.name, join(parent, entry.name), "users-folder"))
+    return found
+
+
+def is_store_name(name: str) -> bool:
+    return name.lower().endswith(STORE_SUFFIXES)
+
+
+def has_pff_signature(target: Target, path: str) -> bool:
+    try:
+        with target.open(path) as handle:
+            return handle.read(4) == PFF_SIGNATURE
+    except OSError:
+        return False
+
+
+def stores_in_outlook_folder(target: Target, folder: str) -> Iterator[str]:
+    """Store files in one of Outlook's own folders: by name, or by signature when renamed."""
+    for path in target.walk_files(folder, max_depth=OUTLOOK_FOLDER_DEPTH):
+        name = path.rsplit("/", 1)[-1]
+        if is_store_name(name):
+            yield path
+        elif not name.lower().endswith(NOT_STORES) and has_pff_signature(target, path):
+            yield path
+
+
+def default_candidates(target: Target, profiles: list[Profile]) -> Iterator[Candidate]:
+    for profile in profiles:
+        for names in OUTLOOK_FOLDERS:
+            folder = find_path(target, profile.path, names)
+            if folder is None:
+                continue
+            for path in stores_in_outlook_folder(target, folder):
+                yield Candidate(path, profile.user, "default-location")
+
+
+def deep_candidates(target: Target, profiles: list[Profile]) -> Iterator[Candidate]:
+    """Every `.ost`/`.pst` on every volume, never following links."""
+    for volume in target.volumes():
+        for path in target.walk_files(volume, max_depth=MAX_DEPTH):
+            if is_store_name(path.rsplit("/", 1)[-1]):
+                yield Candidate(path, profile_of(path, profiles), "deep")
+
+
+def profile_of(path: str, profiles: list[Profile]) -> str | None:
+    lowered = path.lower()
+    for profile in profiles:
+        if lowered.startswith(profile.path.lower() + "/"):
+            return profile.user
+    return None
+
+
+def unique(candidates: Iterator[Candidate]) -> list[Candidate]:
+    """First sighting wins: a default-location file found again by --deep keeps its origin."""
+    seen: dict[str, Candidate] = {}
+    for candidate in candidates:
+        seen.setdefault(candidate.path.lower(), candidate)
+    return list(seen.values())

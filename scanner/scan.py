@@ -1,0 +1,274 @@
+"""The host scan: find every Outlook data file in a target and describe it in one report."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from scanner import TOOL_NAME, __version__, discovery
+from scanner.console import Console
+from scanner.hostinfo import holders, installed_outlook_versions, live_host
+from scanner.records import (
+    STATUS_DAMAGED,
+    STATUS_EMPTY,
+    STATUS_LOCKED,
+    STATUS_MISSING,
+    STATUS_NOT_PFF,
+    STATUS_OK,
+    STATUS_TIMEOUT,
+    STATUS_UNREADABLE,
+    HostContext,
+    RegistryEvent,
+    ScanError,
+    ScanReport,
+    StoreFile,
+    TargetInfo,
+)
+from scanner.target.base import Target
+from scanner.target.open import open_target
+from scanner.timeutil import now_utc
+from scanner.worker import ParseJob, parse_inline, parse_isolated
+
+HEADER_BYTES = 4096
+HASH_CHUNK = 1 << 20
+SHARING_VIOLATIONS = (32, 33)  # Windows: ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION
+
+
+@dataclass
+class ScanOptions:
+    deep: bool = False
+    hash: bool = True
+    hash_max_bytes: int | None = None
+    items: bool = False
+    owner_sample: int = 50
+    timeout: float = 300.0
+    isolate: bool = True
+    host_name: str | None = None
+    egress_ip: str | None = None
+
+
+def scan_path(path: str | None, options: ScanOptions, console: Console | None = None) -> ScanReport:
+    """Scan the live host (None), a folder, or a single file."""
+    target = open_target(path)
+    try:
+        return scan_target(target, options, console or Console(quiet=True))
+    finally:
+        target.close()
+
+
+def scan_target(target: Target, options: ScanOptions, console: Console) -> ScanReport:
+    report = new_report(target, options)
+    report.host = host_context(target, options, report.errors)
+
+    candidates, configured = find_candidates(target, options, report.errors)
+    report.registry = configured
+    report.files.extend(missing_stores(target, configured))
+    for number, candidate in enumerate(candidates, 1):
+        console.progress(f"[{number}/{len(candidates)}] {candidate.path}")
+        store = describe_store(target, candidate, options, report.errors)
+        store.open_by_pids = holders(report.host, target.local_path(candidate.path))
+        report.files.append(store)
+
+    report.finished = now_utc()
+    return report
+
+
+def new_report(target: Target, options: ScanOptions) -> ScanReport:
+    return ScanReport(
+        started=now_utc(),
+        finished=None,
+        target=TargetInfo(target.kind, target.spec.path, target.description),
+        host=None,
+        options=asdict(options),
+        tool={"name": TOOL_NAME, "version": __version__},
+        scan_id=str(uuid.uuid4()),
+    )
+
+
+def host_context(target: Target, options: ScanOptions, errors: list[ScanError]) -> HostContext:
+    if target.is_live():
+        host = live_host(errors)
+    else:
+        host = HostContext(name=None, os=None, boot_time=None)
+        host.outlook_versions = installed_outlook_versions(target)
+    if options.host_name:
+        host.name = options.host_name
+    host.egress_ip = options.egress_ip
+    return host
+
+
+def find_candidates(
+    target: Target, options: ScanOptions, errors: list[ScanError]
+) -> tuple[list[discovery.Candidate], list[RegistryEvent]]:
+    if getattr(target, "single_file", None):
+        name = target.single_file  # type: ignore[attr-defined]
+        return [discovery.Candidate(name, None, "argument")], []
+    profiles = discovery.profiles_in_users_folders(target, errors)
+    configured = registry_stores(target, profiles, errors)
+    found = list(discovery.default_candidates(target, profiles))
+    found += registry_candidates(target, configured)
+    if options.deep or target.loose:
+        found += discovery.deep_candidates(target, profiles)
+    return discovery.unique(iter(found)), configured
+
+
+def registry_stores(
+    target: Target, profiles: list[discovery.Profile], errors: list[ScanError]
+) -> list[RegistryEvent]:
+    """Stores the users' registry hives configure (when the registry reader is present)."""
+    try:
+        from scanner import registry
+    except ImportError:
+        return []
+    for folder in registry.profile_folders(target):
+        if all(p.path.lower() != folder.path.lower() for p in profiles):
+            profiles.append(discovery.Profile(folder.user, folder.path, "ProfileList"))
+    events, problems = registry.outlook_stores(target, profiles)
+    errors.extend(problems)
+    return events
+
+
+def registry_candidates(
+    target: Target, configured: list[RegistryEvent]
+) -> list[discovery.Candidate]:
+    return [discovery.Candidate(e.store_path, e.profile_user, registry_origin(e), e.value_name)
+            for e in configured if is_present_file(target, e)]
+
+
+def registry_origin(event: RegistryEvent) -> str:
+    return f"registry: {event.key}\\{event.value_name}"
+
+
+def is_present_file(target: Target, event: RegistryEvent) -> bool:
+    if not event.store_path or not discovery.is_store_name(event.store_path):
+        return False
+    try:
+        target.stat(event.store_path)
+    except OSError:
+        return False
+    return True
+
+
+def missing_stores(target: Target, configured: list[RegistryEvent]) -> list[StoreFile]:
+    """Stores the registry names that are not on disk: deleted copies matter to a responder."""
+    missing = []
+    for event in configured:
+        if event.store_path and discovery.is_store_name(event.store_path):
+            if not is_present_file(target, event):
+                missing.append(StoreFile(
+                    path=event.store_path, profile_user=event.profile_user,
+                    found_by=registry_origin(event),
+                    status=STATUS_MISSING, reason="configured in the registry, not on disk",
+                    registry_value=event.value_name))
+    return missing
+
+
+def describe_store(
+    target: Target, candidate: discovery.Candidate, options: ScanOptions, errors: list[ScanError]
+) -> StoreFile:
+    store = StoreFile(candidate.path, candidate.profile_user, candidate.found_by,
+                      registry_value=candidate.registry_value)
+    if not add_file_facts(target, store, errors):
+        return store
+    if not add_header_facts(target, store):
+        return store
+    add_hash(target, store, options, errors)
+    add_store_facts(target, store, options, errors)
+    return store
+
+
+def add_file_facts(target: Target, store: StoreFile, errors: list[ScanError]) -> bool:
+    try:
+        facts = target.stat(store.path)
+    except OSError as exc:
+        return fail(store, errors, "stat", exc)
+    store.size = facts.size
+    store.created, store.modified = facts.created, facts.modified
+    store.accessed, store.changed = facts.accessed, facts.changed
+    if facts.size == 0:
+        store.status, store.reason = STATUS_EMPTY, "empty file (0 bytes)"
+        return False
+    return True
+
+
+def add_header_facts(target: Target, store: StoreFile) -> bool:
+    from scanner.pff.header import read_header
+
+    try:
+        with target.open(store.path) as handle:
+            header = read_header(handle.read(HEADER_BYTES))
+    except OSError as exc:
+        return fail(store, [], "open", exc)
+    store.kind, store.format_version = header.kind, header.format_version
+    store.variant, store.encryption = header.variant, header.encryption
+    store.header_crc_ok = header.header_crc_ok
+    if not header.signature_ok:
+        store.status, store.reason = STATUS_NOT_PFF, header.problem
+        return False
+    if header.file_eof and store.size is not None and store.size < header.file_eof:
+        store.status = STATUS_DAMAGED
+        store.reason = f"truncated: {store.size} bytes of {header.file_eof}"
+    elif header.problem:
+        store.status, store.reason = STATUS_DAMAGED, header.problem
+    return True
+
+
+def add_hash(
+    target: Target, store: StoreFile, options: ScanOptions, errors: list[ScanError]
+) -> None:
+    if not options.hash:
+        store.hash_note = "skipped (--no-hash)"
+        return
+    if options.hash_max_bytes is not None and (store.size or 0) > options.hash_max_bytes:
+        store.hash_note = f"skipped: {store.size} bytes is over --hash-max-bytes"
+        return
+    digest = hashlib.sha256()
+    try:
+        with target.open(store.path) as handle:
+            while chunk := handle.read(HASH_CHUNK):
+                digest.update(chunk)
+    except OSError as exc:
+        store.hash_note = f"error: {exc}"
+        errors.append(ScanError(store.path, "hash", str(exc)))
+        return
+    store.sha256 = digest.hexdigest()
+
+
+def add_store_facts(
+    target: Target, store: StoreFile, options: ScanOptions, errors: list[ScanError]
+) -> None:
+    job = ParseJob(target.spec, store.path, store.path.rsplit("/", 1)[-1],
+                   options.items, options.owner_sample)
+    outcome = (parse_isolated(target, job, options.timeout) if options.isolate
+               else parse_inline(target, job))
+    if outcome.failure:
+        opened = not outcome.failure.startswith("cannot open")
+        store.status = STATUS_TIMEOUT if opened else STATUS_UNREADABLE
+        store.reason = outcome.failure
+        errors.append(ScanError(store.path, "parse", outcome.failure))
+        return
+    merge_reading(store, outcome.reading)
+
+
+def merge_reading(store: StoreFile, reading: Any) -> None:
+    """Take the parser's findings; a header problem already recorded keeps precedence."""
+    store.store = reading.store
+    store.owner_clues, store.folders = reading.owner_clues, reading.folders
+    if reading.status == STATUS_OK:
+        return
+    if store.status == STATUS_OK:
+        store.status = reading.status
+    store.reason = "; ".join(r for r in (store.reason, reading.reason) if r) or None
+
+
+def fail(store: StoreFile, errors: list[ScanError], stage: str, exc: OSError) -> bool:
+    locked = getattr(exc, "winerror", None) in SHARING_VIOLATIONS
+    denied = isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM)
+    store.status = STATUS_LOCKED if locked else STATUS_UNREADABLE
+    store.reason = f"{'locked by another process' if locked else 'cannot read'}: " \
+        f"{exc.strerror or exc}" + (" (permission denied)" if denied and not locked else "")
+    errors.append(ScanError(store.path, stage, store.reason))
+    return False
