@@ -44,35 +44,30 @@ class Candidate:
     registry_value: str | None = None
 
 
-def find_child(target: Target, folder: str, name: str) -> str | None:
-    """The child of `folder` whose name equals `name` ignoring case, or None."""
+def find_children(target: Target, folder: str, name: str) -> list[str]:
+    """Sub-folders of `folder` named `name` ignoring case (a case-sensitive file system may
+    hold both `Users` and `users`). Links are not followed."""
     try:
         entries = target.list_dir(folder)
     except OSError:
-        return None
-    for entry in entries:
-        if entry.name.lower() == name and entry.is_dir and not entry.is_symlink:
-            return join(folder, entry.name)
-    return None
+        return []
+    return sorted(join(folder, e.name) for e in entries
+                  if e.name.lower() == name and e.is_dir and not e.is_symlink)
 
 
-def find_path(target: Target, folder: str, names: tuple[str, ...]) -> str | None:
+def find_paths(target: Target, folder: str, names: tuple[str, ...]) -> list[str]:
+    """Every folder below `folder` along `names`, each step matched ignoring case."""
+    level = [folder]
     for name in names:
-        found = find_child(target, folder, name)
-        if found is None:
-            return None
-        folder = found
-    return folder
+        level = [child for parent in level for child in find_children(target, parent, name)]
+    return level
 
 
 def profiles_in_users_folders(target: Target, errors: list[ScanError]) -> list[Profile]:
     """Every folder under `Users` and `Documents and Settings` of every volume."""
     found = []
     for volume in target.volumes():
-        for parent_name in PROFILE_PARENTS:
-            parent = find_child(target, volume, parent_name)
-            if parent is None:
-                continue
+        for parent in find_paths_any(target, volume, PROFILE_PARENTS):
             try:
                 entries = target.list_dir(parent)
             except OSError as exc:
@@ -82,6 +77,10 @@ def profiles_in_users_folders(target: Target, errors: list[ScanError]) -> list[P
                 if entry.is_dir and not entry.is_symlink:
                     found.append(Profile(entry.name, join(parent, entry.name), "users-folder"))
     return found
+
+
+def find_paths_any(target: Target, folder: str, names: tuple[str, ...]) -> list[str]:
+    return [path for name in names for path in find_children(target, folder, name)]
 
 
 def is_store_name(name: str) -> bool:
@@ -109,11 +108,9 @@ def stores_in_outlook_folder(target: Target, folder: str) -> Iterator[str]:
 def default_candidates(target: Target, profiles: list[Profile]) -> Iterator[Candidate]:
     for profile in profiles:
         for names in OUTLOOK_FOLDERS:
-            folder = find_path(target, profile.path, names)
-            if folder is None:
-                continue
-            for path in stores_in_outlook_folder(target, folder):
-                yield Candidate(path, profile.user, "default-location")
+            for folder in find_paths(target, profile.path, names):
+                for path in stores_in_outlook_folder(target, folder):
+                    yield Candidate(path, profile.user, "default-location")
 
 
 def deep_candidates(target: Target, profiles: list[Profile]) -> Iterator[Candidate]:

@@ -8,7 +8,7 @@ import socket
 
 import psutil
 
-from scanner.discovery import find_path
+from scanner.discovery import find_paths
 from scanner.peversion import file_version
 from scanner.records import HostContext, OutlookProcess, ScanError
 from scanner.target.base import Target, join
@@ -111,10 +111,9 @@ def installed_outlook_versions(target: Target) -> list[str]:
     for volume in target.volumes():
         for program in PROGRAM_FOLDERS:
             for names in OFFICE_ROOTS:
-                folder = find_path(target, volume, (program, *names))
-                version = folder and _exe_version(target, folder)
-                if version:
-                    versions.add(version)
+                for folder in find_paths(target, volume, (program, *names)):
+                    versions.add(_exe_version(target, folder))
+    versions.discard(None)
     return sorted(versions)
 
 
