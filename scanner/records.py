@@ -150,6 +150,7 @@ class RegistryEvent:
     display_name: str | None = None
     store_path: str | None = None    # configured OST path
     value_name: str | None = None
+    configured_path: str | None = None  # the value as written, before %VAR% expansion
 
 
 @dataclass
