@@ -1,0 +1,179 @@
+"""AuditData objects: parsing, recovering damaged ones, and finding them inside wrappers.
+
+A wrapper is whatever an exporter put around AuditData: a Search-UnifiedAuditLog object
+(`AuditData` as a string), a Graph auditLogRecord (`auditData` object), a Defender
+CloudAppEvents row (`RawEventData`), a streaming-API envelope (`properties.RawEventData`), a
+test fixture holding the raw event as a JSON string. Sentinel OfficeActivity rows are AuditData
+with renamed columns and are taken as records themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+MAX_WRAPPER_DEPTH = 5
+MAX_REPAIR_TRIES = 64
+FLATTENED_ARRAY = "System.Object[]"
+
+TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]]')
+PS_HASHTABLE = re.compile(r"^@\{(.*)\}$", re.S)
+
+WRAPPER_KEYS = ("auditdata", "raweventdata")
+WRAPPER_ID_KEYS = ("id", "identity", "recordid")
+WRAPPER_TIME_KEYS = ("createddatetime", "creationdate", "timestamp")
+ID_KEYS = ("id", "officeid", "sourcerecordid")
+TIME_KEYS = ("creationtime", "timegenerated", "createddatetime", "timestamp")
+RECORD_MARKERS = ("creationtime", "id", "officeid", "recordtype")
+
+
+def parse_json(text: str) -> tuple[Any, str | None]:
+    """The JSON value of a text and a damage note; a cut or broken text is repaired if it can be."""
+    try:
+        return json.loads(text), None
+    except ValueError as exc:
+        position = getattr(exc, "pos", len(text))
+
+    stripped = text.rstrip()
+    cut = position >= len(stripped) - 1
+    value = repair_truncated(stripped if cut else stripped[:position])
+    if cut:
+        note = f"truncated: JSON ends after {len(stripped)} characters"
+    else:
+        note = f"bad JSON at character {position}"
+    if value is None:
+        return None, f"{note}; nothing recoverable"
+    return value, f"{note}; kept what precedes the damage"
+
+
+def repair_truncated(text: str) -> Any:
+    """Close the brackets a cut JSON text left open, backing off to the last complete value."""
+    stack: list[str] = []
+    ends: list[tuple[int, str]] = []
+    for match in TOKEN.finditer(text):
+        token = match.group()
+        if token in "{[":
+            stack.append(token)
+        elif token in "}]":
+            if stack:
+                stack.pop()
+            ends.append((match.end(), "".join(stack)))
+        else:
+            ends.append((match.end(), "".join(stack)))
+
+    for end, open_brackets in reversed(ends[-MAX_REPAIR_TRIES:]):
+        closers = "".join("}" if b == "{" else "]" for b in reversed(open_brackets))
+        try:
+            value = json.loads(text[:end] + closers)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def key_map(record: dict) -> dict[str, str]:
+    """Lower-case key to the key as spelt in the record."""
+    return {key.lower(): key for key in record}
+
+
+def lookup(record: dict, names: tuple[str, ...], keys: dict[str, str] | None = None) -> Any:
+    """The first present, non-empty value among case-insensitive names."""
+    keys = key_map(record) if keys is None else keys
+    for name in names:
+        if name in keys:
+            value = record[keys[name]]
+            if value not in (None, ""):
+                return value
+    return None
+
+
+def find_records(value: Any, depth: int = 0) -> Iterator[dict]:
+    """Every AuditData object inside a parsed JSON value (itself, array elements, wrappers)."""
+    if isinstance(value, str):
+        value = _maybe_json(value)
+    if isinstance(value, list):
+        for element in value:
+            yield from find_records(element, depth + 1)
+        return
+    if not isinstance(value, dict) or depth > MAX_WRAPPER_DEPTH:
+        return
+
+    keys = key_map(value)
+    for name in WRAPPER_KEYS:
+        if name in keys:
+            yield from _unwrap(value, keys, name, depth)
+            return
+    if "operation" in keys and any(marker in keys for marker in RECORD_MARKERS):
+        yield value
+        return
+    for inner in value.values():
+        if isinstance(inner, (dict, list)) or _looks_like_json(inner):
+            yield from find_records(inner, depth + 1)
+
+
+def _unwrap(wrapper: dict, keys: dict[str, str], name: str, depth: int) -> Iterator[dict]:
+    for record in find_records(wrapper[keys[name]], depth + 1):
+        record_keys = key_map(record)
+        if lookup(record, ID_KEYS, record_keys) is None:
+            fallback = lookup(wrapper, WRAPPER_ID_KEYS, keys)
+            if fallback is not None:
+                record["Id"] = fallback
+        if lookup(record, TIME_KEYS, record_keys) is None:
+            fallback = lookup(wrapper, WRAPPER_TIME_KEYS, keys)
+            if fallback is not None:
+                record["CreationTime"] = fallback
+        yield record
+
+
+def _looks_like_json(value: Any) -> bool:
+    return isinstance(value, str) and value[:1] in ("{", "[") and value.rstrip()[-1:] in ("}", "]")
+
+
+def _maybe_json(text: str) -> Any:
+    if not _looks_like_json(text):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def canonical(value: Any, flattened: list[str], path: str = "") -> Any:
+    """Keys lower-cased at every level, JSON-in-a-string parsed, PowerShell flattening undone.
+
+    Names of values lost to PowerShell's depth-limited serialisation are added to `flattened`.
+    """
+    if isinstance(value, dict):
+        return {k.lower(): canonical(v, flattened, f"{path}.{k}".lstrip("."))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [canonical(v, flattened, path) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    if value == FLATTENED_ARRAY or value == "System.Object":
+        flattened.append(f"{path} (lost)")
+        return None
+    if value.startswith("@{") and value.endswith("}"):
+        flattened.append(path)
+        return canonical(ps_hashtable(value), flattened, path)
+    if _looks_like_json(value):
+        parsed = _maybe_json(value)
+        if parsed is not value:
+            return canonical(parsed, flattened, path)
+    return value
+
+
+def ps_hashtable(text: str) -> dict[str, str]:
+    """`@{Name=MailAccessType; Value=Sync}` (PowerShell's text for a nested object) as a dict."""
+    match = PS_HASHTABLE.match(text.strip())
+    body = match.group(1) if match else text
+    result: dict[str, str] = {}
+    for part in body.split("; "):
+        name, sep, value = part.partition("=")
+        if sep:
+            result[name.strip()] = value
+    return result

@@ -1,0 +1,231 @@
+"""Container formats: how records sit in a text file, recognised from its first line.
+
+* CSV (`,` `;` or tab): a header, then one row per record. AuditData, when a column holds it,
+  is JSON in a quoted cell; rows without such a column (Sentinel, Sparrow, flattened exports)
+  are records themselves.
+* JSON lines: one JSON value per line; blank lines are skipped; a cut line is one damaged record.
+* JSON documents: arrays (also several concatenated), single or pretty-printed objects.
+
+Readers hand out `RawRecord`s without parsing JSON where they can: the first keys of AuditData
+(`CreationTime`, `Id`) are read with a regular expression and a row that does not mention
+MailItemsAccessed is only counted and de-duplicated.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TextIO
+
+MAIL_ITEMS_ACCESSED = "MailItemsAccessed"
+FORMAT_CSV = "csv"
+FORMAT_JSON_LINES = "json-lines"
+FORMAT_JSON = "json"
+
+FAST_JSON = re.compile(r'\s*\{\s*"CreationTime"\s*:\s*"([^"]*)"\s*,\s*"Id"\s*:\s*"([^"]*)"')
+FAST_CSV = re.compile(r'\{""CreationTime"":""([^"]*)"",""Id"":""([^"]*)""')
+QUOTED_BODY = re.compile(r'[^"]*(?:""[^"]*)*"')
+JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]]')
+
+AUDIT_COLUMNS = ("auditdata", "raweventdata")
+ENVELOPE_COLUMNS = ("resultcount", "resultindex", "runspaceid", "identity", "recordid",
+                    "operations", "operation", "creationdate")
+DELIMITERS = (",", ";", "\t")
+CELL_MARK = "\x1f"
+
+csv.field_size_limit(sys.maxsize)
+
+
+@dataclass(slots=True)
+class RawRecord:
+    """One record as found in a container, before its JSON is parsed."""
+
+    line: int
+    text: str | None = None                # JSON text: AuditData or a wrapper around it
+    row: dict[str, str] | None = None      # a CSV row that is itself a (flattened) record
+    record_id: str | None = None           # read without parsing (fast path)
+    creation_time: str | None = None
+    envelope: dict[str, str] | None = None  # small CSV columns beside AuditData
+    candidate: bool = True                  # may be MailItemsAccessed: parse it
+    empty: bool = False                     # the AuditData cell is empty
+
+
+def detect(first_line: str) -> str:
+    """The container format from the first non-blank line."""
+    head = first_line.lstrip("\ufeff \t\r\n")
+    if head.startswith("["):
+        return FORMAT_JSON
+    if head.startswith("{"):
+        return FORMAT_JSON if head.rstrip() == "{" else FORMAT_JSON_LINES
+    return FORMAT_CSV
+
+
+def read_records(stream: TextIO) -> tuple[str, Iterator[RawRecord]]:
+    """The format of a text stream and its records, read lazily."""
+    number, first = _first_line(stream)
+    if first is None:
+        return "empty", iter(())
+
+    fmt = detect(first)
+    if fmt == FORMAT_JSON_LINES:
+        return fmt, _json_lines(stream, number, first)
+    if fmt == FORMAT_JSON:
+        return fmt, _json_document(stream, number, first)
+    return fmt, _csv_rows(stream, number, first)
+
+
+def _first_line(stream: TextIO) -> tuple[int, str | None]:
+    for number, line in enumerate(stream, 1):
+        line = line.lstrip("\ufeff")
+        if line.strip():
+            return number, line
+    return 0, None
+
+
+def fast_json_record(line: int, text: str) -> RawRecord:
+    match = FAST_JSON.match(text)
+    record = RawRecord(line, text=text, candidate=MAIL_ITEMS_ACCESSED in text)
+    if match:
+        record.creation_time, record.record_id = match.group(1), match.group(2)
+    return record
+
+
+def _json_lines(stream: TextIO, first_number: int, first: str) -> Iterator[RawRecord]:
+    for number, line in _numbered(stream, first_number, first):
+        if line.strip():
+            yield fast_json_record(number, line.strip())
+
+
+def _json_document(stream: TextIO, first_number: int, first: str) -> Iterator[RawRecord]:
+    """Top-level objects, also inside (nested, concatenated) arrays, one at a time."""
+    stack: list[str] = []
+    parts: list[str] = []
+    level: int | None = None
+    start = first_number
+    for number, line in _numbered(stream, first_number, first):
+        begin = 0 if level is not None else None
+        for match in JSON_TOKEN.finditer(line):
+            token = match.group()
+            if token[0] == '"':
+                continue
+            if token in "[{":
+                if level is None and token == "{":
+                    level, begin, start = len(stack), match.start(), number
+                stack.append(token)
+                continue
+            if stack:
+                stack.pop()
+            if level is not None and len(stack) == level:
+                parts.append(line[begin:match.end()])
+                yield fast_json_record(start, "".join(parts))
+                parts, level, begin = [], None, None
+        if level is not None:
+            parts.append(line[begin:])
+    if level is not None:
+        yield fast_json_record(start, "".join(parts))
+
+
+def _numbered(stream: TextIO, number: int, first: str) -> Iterator[tuple[int, str]]:
+    yield number, first
+    yield from enumerate(stream, number + 1)
+
+
+def sniff_delimiter(header: str) -> str:
+    return max(DELIMITERS, key=header.count)
+
+
+def _csv_rows(stream: TextIO, number: int, first: str) -> Iterator[RawRecord]:
+    delimiter = sniff_delimiter(first)
+    header = [c.strip().lstrip("\ufeff").lower() for c in _split(first, delimiter)]
+    layout = _CsvLayout(header, delimiter)
+    for line, text in _logical_lines(stream, number + 1):
+        if text.strip():
+            yield layout.record(line, text)
+
+
+def _split(text: str, delimiter: str) -> list[str]:
+    return next(csv.reader([text], delimiter=delimiter), [])
+
+
+def _logical_lines(stream: TextIO, first_number: int) -> Iterator[tuple[int, str]]:
+    """CSV records, joining physical lines while a quoted cell is open."""
+    pending: list[str] = []
+    quotes = 0
+    start = first_number
+    for number, line in enumerate(stream, first_number):
+        if not pending:
+            start = number
+        pending.append(line)
+        quotes += line.count('"')
+        if quotes % 2 == 0:
+            yield start, pending[0] if len(pending) == 1 else "".join(pending)
+            pending, quotes = [], 0
+    if pending:
+        yield start, "".join(pending)
+
+
+class _CsvLayout:
+    """Column positions of one CSV file and the row reader that uses them."""
+
+    def __init__(self, header: list[str], delimiter: str) -> None:
+        self.header = header
+        self.delimiter = delimiter
+        self.audit = next((header.index(c) for c in AUDIT_COLUMNS if c in header), None)
+        self.envelope = [(i, name) for i, name in enumerate(header) if name in ENVELOPE_COLUMNS]
+        self.cell_start = re.compile(rf'(?:^|(?<={re.escape(delimiter)}))"(?=\s*\{{)')
+
+    def record(self, line: int, text: str) -> RawRecord:
+        if self.audit is not None:
+            fast = self._fast(line, text)
+            if fast is not None:
+                return fast
+        cells = _split(text.rstrip("\r\n"), self.delimiter)
+        return self._from_cells(line, text, cells)
+
+    def _fast(self, line: int, text: str) -> RawRecord | None:
+        """Cut the AuditData cell out by its quotes; parse only the small rest as CSV."""
+        start = self.cell_start.search(text)
+        if start is None:
+            return None
+        body = QUOTED_BODY.match(text, start.end())
+        if body is None:
+            return None
+        rest = text[:start.start()] + CELL_MARK + text[body.end():].rstrip("\r\n")
+        cells = _split(rest, self.delimiter)
+        if len(cells) != len(self.header) or cells[self.audit] != CELL_MARK:
+            return None
+
+        record = RawRecord(line, envelope=self._envelope(cells))
+        record.candidate = MAIL_ITEMS_ACCESSED in text
+        match = FAST_CSV.match(text, start.end())
+        if match:
+            record.creation_time, record.record_id = match.group(1), match.group(2)
+        if record.candidate or match is None:
+            record.text = text[start.end():body.end() - 1].replace('""', '"')
+        return record
+
+    def _from_cells(self, line: int, text: str, cells: list[str]) -> RawRecord:
+        candidate = MAIL_ITEMS_ACCESSED in text
+        if self.audit is None:
+            row = dict(zip(self.header, cells, strict=False))
+            return RawRecord(line, row=row, candidate=candidate)
+        audit_text = cells[self.audit].strip() if self.audit < len(cells) else ""
+        record = RawRecord(line, envelope=self._envelope(cells), candidate=candidate)
+        if not audit_text:
+            record.empty = True
+            return record
+        return _with_fast_fields(record, audit_text)
+
+    def _envelope(self, cells: list[str]) -> dict[str, str]:
+        return {name: cells[i] for i, name in self.envelope if i < len(cells) and cells[i]}
+
+
+def _with_fast_fields(record: RawRecord, text: str) -> RawRecord:
+    record.text = text
+    match = FAST_JSON.match(text)
+    if match:
+        record.creation_time, record.record_id = match.group(1), match.group(2)
+    return record

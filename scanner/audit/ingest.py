@@ -1,0 +1,313 @@
+"""Read every audit export given, once: MailItemsAccessed Sync and Bind events, de-duplicated.
+
+`iter_events` streams; memory grows only with the set of record ids seen (16-byte digests)
+and with the rare damaged MailItemsAccessed copies held back until a whole copy turns up.
+`ingest` collects the events and builds sessions, throttled windows and coverage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from scanner import exitcodes
+from scanner.audit import auditdata, containers
+from scanner.audit.events import (
+    AUDIT_SCHEMA_VERSION,
+    KIND_BIND,
+    KIND_SYNC,
+    AuditEvent,
+    InputCoverage,
+    SyncSession,
+    ThrottleWindow,
+)
+from scanner.audit.normalize import build_events, parse_time
+from scanner.audit.sessions import MailboxCoverage, build_sessions, throttle_windows
+from scanner.audit.sources import SourceError, TextSource, iter_sources
+from scanner.console import Console
+
+EXPORT_LIMITS = (5_000, 50_000)
+MAIL_ITEMS_ACCESSED = "mailitemsaccessed"
+
+
+@dataclass
+class AuditError:
+    """Input that could not be read, or was read damaged."""
+
+    source_file: str
+    line: int | None
+    reason: str
+
+
+@dataclass
+class AuditLog:
+    """Everything `ostscan audit` learnt from its inputs."""
+
+    schema_version: str = AUDIT_SCHEMA_VERSION
+    sync_events: list[AuditEvent] = field(default_factory=list)
+    bind_events: list[AuditEvent] = field(default_factory=list)
+    sessions: list[SyncSession] = field(default_factory=list)
+    throttle_windows: list[ThrottleWindow] = field(default_factory=list)
+    coverage: list[InputCoverage] = field(default_factory=list)
+    duplicates_dropped: int = 0
+    errors: list[AuditError] = field(default_factory=list)
+    other_events: list[AuditEvent] = field(default_factory=list)   # MailAccessType lost
+    distinct_records: int = 0
+    mail_items_accessed: int = 0
+    mailboxes: list[MailboxCoverage] = field(default_factory=list)
+
+    def mailbox_coverage(self, mailbox: str) -> MailboxCoverage:
+        """Coverage of one mailbox (UPN or MailboxGuid), also when no event names it."""
+        from scanner.audit.coverage import coverage_for
+        return coverage_for(self, mailbox)
+
+
+@dataclass
+class _Pending:
+    score: int
+    events: list[AuditEvent]
+
+
+class IngestState:
+    """What a run has seen so far: ids, per-file coverage, errors, held-back damaged copies."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console
+        self.seen: set[bytes] = set()
+        self.pending: dict[bytes, _Pending] = {}
+        self.duplicates = 0
+        self.mail_items_accessed = 0
+        self.errors: list[AuditError] = []
+        self.coverage: list[InputCoverage] = []
+
+    def error(self, source: str, line: int | None, reason: str) -> None:
+        self.errors.append(AuditError(source, line, reason))
+        if self.console is not None:
+            where = f"{source}:{line}" if line else source
+            self.console.warn(f"{where}: {reason}")
+
+
+def iter_events(paths: list[str], console: Console | None = None,
+                state: IngestState | None = None) -> Iterator[AuditEvent]:
+    """MailItemsAccessed events from all inputs, each record once (first whole copy wins)."""
+    state = state or IngestState(console)
+    for source in iter_sources(paths):
+        if isinstance(source, SourceError):
+            state.error(source.name, None, source.reason)
+            continue
+        yield from _FileReader(state, source).events()
+
+    for digest, pending in state.pending.items():
+        state.seen.add(digest)
+        state.mail_items_accessed += 1
+        yield from pending.events
+    state.pending.clear()
+
+
+def ingest(paths: list[str], console: Console | None = None) -> AuditLog:
+    """Read all inputs; sessions, throttled windows and coverage built from their events."""
+    state = IngestState(console)
+    log = AuditLog()
+    buckets = {KIND_SYNC: log.sync_events, KIND_BIND: log.bind_events}
+    for event in iter_events(paths, console, state):
+        buckets.get(event.kind, log.other_events).append(event)
+
+    for events in (log.sync_events, log.bind_events, log.other_events):
+        events.sort(key=lambda e: (e.time, e.record_id, e.folder_id or ""))
+    log.sessions = build_sessions(log.sync_events)
+    log.throttle_windows = throttle_windows(log.sync_events + log.bind_events + log.other_events)
+    log.coverage = state.coverage
+    log.duplicates_dropped = state.duplicates
+    log.errors = state.errors
+    log.distinct_records = len(state.seen)
+    log.mail_items_accessed = state.mail_items_accessed
+
+    from scanner.audit.coverage import mailbox_coverages
+    log.mailboxes = mailbox_coverages(log)
+    return log
+
+
+def exit_code(log: AuditLog) -> int:
+    """FAILED when nothing could be read, PARTIAL when some input was damaged or unreadable."""
+    if not log.distinct_records:
+        return exitcodes.FAILED
+    return exitcodes.PARTIAL if log.errors else exitcodes.OK
+
+
+def record_digest(record_id: str) -> bytes:
+    """16 bytes per record id: the GUID itself, or a hash of any other id."""
+    if len(record_id) == 36:
+        try:
+            return bytes.fromhex(record_id.replace("-", ""))
+        except ValueError:
+            pass
+    return hashlib.blake2b(record_id.strip().lower().encode(), digest_size=16).digest()
+
+
+class _FileReader:
+    """Reads one input and keeps its coverage record up to date."""
+
+    def __init__(self, state: IngestState, source: TextSource) -> None:
+        self.state = state
+        self.source = source.name
+        self.text_source = source
+        self.first: str | None = None
+        self.last: str | None = None
+        self.result_sets: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.without_record = 0
+        self.coverage = InputCoverage(source.name, "unknown", 0, 0, 0, None, None)
+
+    def events(self) -> Iterator[AuditEvent]:
+        if self.state.console is not None:
+            self.state.console.progress(f"reading {self.source}")
+        try:
+            with self.text_source.open_text() as stream:
+                fmt, records = containers.read_records(stream)
+                self.coverage.format = fmt
+                for raw in records:
+                    yield from self._take(raw)
+        except (OSError, EOFError, UnicodeError) as exc:
+            self.state.error(self.source, None, f"read stopped: {exc}")
+        self._finish()
+
+    def _take(self, raw: containers.RawRecord) -> Iterator[AuditEvent]:
+        self.coverage.rows += 1
+        if raw.envelope:
+            self._track_result_set(raw.envelope)
+        if raw.empty:
+            self.coverage.empty_audit_data += 1
+            self.state.error(self.source, raw.line, "empty AuditData cell; row skipped")
+            return
+        if not raw.candidate and raw.record_id is not None:
+            self._count(raw.record_id, raw.creation_time, None)
+            return
+
+        value, damage = (raw.row, None) if raw.row is not None else auditdata.parse_json(raw.text)
+        found = False
+        for record in auditdata.find_records(value) if value is not None else ():
+            found = True
+            yield from self._record(record, damage, raw)
+        if value is None:
+            self._damaged(raw.line, damage or "unreadable")
+        elif not found:
+            self.without_record += 1
+
+    def _record(self, record: dict, damage: str | None,
+                raw: containers.RawRecord) -> Iterator[AuditEvent]:
+        keys = auditdata.key_map(record)
+        record_id = auditdata.lookup(record, auditdata.ID_KEYS, keys)
+        if record_id is None and raw.envelope:
+            record_id = raw.envelope.get("identity") or raw.envelope.get("recordid")
+        created = auditdata.lookup(record, auditdata.TIME_KEYS, keys)
+        operation = str(auditdata.lookup(record, ("operation",), keys) or "")
+        if damage:
+            self._damaged(raw.line, damage)
+        record_id = str(record_id) if record_id is not None else None
+        if operation.lower() != MAIL_ITEMS_ACCESSED:
+            self._count(record_id or (raw.text or repr(record)), created, None)
+            return
+        yield from self._mail_items_accessed(record, record_id, created, damage, raw)
+
+    def _mail_items_accessed(self, record: dict, record_id: str | None, created: object,
+                             damage: str | None,
+                             raw: containers.RawRecord) -> Iterator[AuditEvent]:
+        flattened: list[str] = []
+        canonical = auditdata.canonical(record, flattened)
+        if flattened:
+            lost = "flattened by PowerShell: " + ", ".join(flattened)
+            self._damaged(raw.line, f"record {record_id}: {lost}")
+            damage = _join(damage, lost)
+        time = parse_time(created)
+        if time is None:
+            self._damaged(raw.line, f"MailItemsAccessed record {record_id} has no readable "
+                                    f"CreationTime ({created!r}); its events are left out")
+            self._count(record_id or repr(record), None, damage)
+            return
+
+        events = build_events(canonical, time, record_id or "", damage, self.source, raw.line)
+        self.coverage.mail_items_accessed += 1
+        if self._count(record_id or repr(record), time.isoformat()[:19], damage, events):
+            self.state.mail_items_accessed += 1
+            yield from events
+
+    def _count(self, record_id: str, created: object, damage: str | None,
+               events: list[AuditEvent] | None = None) -> bool:
+        """De-duplicate one record; True when its events are to be handed out now."""
+        self.coverage.records += 1
+        self._widen(created)
+        digest = record_digest(record_id)
+        state = self.state
+        if digest in state.seen:
+            state.duplicates += 1
+            return False
+        if damage and events is not None:
+            return self._hold_back(digest, damage, events)
+        if state.pending.pop(digest, None) is not None:
+            state.duplicates += 1
+        state.seen.add(digest)
+        return True
+
+    def _hold_back(self, digest: bytes, damage: str, events: list[AuditEvent]) -> bool:
+        """A damaged copy waits in case a whole one follows; the better damaged copy is kept."""
+        score = sum(len(e.items) + (e.folder_key is not None) for e in events) + len(events)
+        held = self.state.pending.get(digest)
+        if held is not None:
+            self.state.duplicates += 1
+            if held.score >= score:
+                return False
+        self.state.pending[digest] = _Pending(score, events)
+        return False
+
+    def _widen(self, created: object) -> None:
+        if not isinstance(created, str) or not created:
+            return
+        key = created[:19] if created[10:11] == "T" else _iso_key(created)
+        if key is None:
+            return
+        if self.first is None or key < self.first:
+            self.first = key
+        if self.last is None or key > self.last:
+            self.last = key
+
+    def _track_result_set(self, envelope: dict[str, str]) -> None:
+        count = envelope.get("resultcount")
+        index = envelope.get("resultindex")
+        if count and index:
+            self.result_sets[(envelope.get("runspaceid", ""), count)].add(index)
+
+    def _damaged(self, line: int | None, reason: str) -> None:
+        self.coverage.damaged += 1
+        self.state.error(self.source, line, reason)
+
+    def _finish(self) -> None:
+        coverage = self.coverage
+        coverage.first = parse_time(self.first)
+        coverage.last = parse_time(self.last)
+        if coverage.rows in EXPORT_LIMITS:
+            coverage.warnings.append(
+                f"input stops at exactly {coverage.rows:,} rows, an export limit: "
+                "later records are probably missing")
+        for (runspace, count), indexes in sorted(self.result_sets.items()):
+            if count.isdigit() and len(indexes) < int(count):
+                coverage.warnings.append(
+                    f"ResultCount {count} but {len(indexes)} rows present"
+                    + (f" (RunspaceId {runspace})" if runspace else ""))
+        if self.without_record:
+            self.state.error(self.source, None, f"{self.without_record} rows or values hold no "
+                                                "audit record (no Operation/AuditData found)")
+        for warning in coverage.warnings:
+            if self.state.console is not None:
+                self.state.console.warn(f"{self.source}: {warning}")
+        self.state.coverage.append(coverage)
+
+
+def _iso_key(created: str) -> str | None:
+    time = parse_time(created)
+    return None if time is None else time.isoformat()[:19]
+
+
+def _join(first: str | None, second: str) -> str:
+    return f"{first}; {second}" if first else second
+

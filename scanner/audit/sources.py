@@ -1,0 +1,115 @@
+"""Inputs of `ostscan audit`: files, folders, `.gz` and `.zip`, opened read-only as text.
+
+Containers and text encodings are recognised by their first bytes, never by the file name:
+gzip (1F 8B), zip (PK 03 04), 7-Zip (refused with a reason), UTF-8 with or without BOM,
+UTF-16 LE/BE with a BOM or with the zero bytes of ASCII text in every other position.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import os
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, TextIO
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGIC = b"PK\x03\x04"
+SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
+READ_CHUNK = 1 << 20
+
+
+@dataclass
+class TextSource:
+    """One readable input: a display name and how to open it as text."""
+
+    name: str
+    encoding: str
+    open_binary: Callable[[], BinaryIO]
+
+    def open_text(self) -> TextIO:
+        """Decoded text; a UTF-16 BOM is left as U+FEFF for the reader to drop."""
+        raw = self.open_binary()
+        buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw, READ_CHUNK)
+        encoding = "utf-8-sig" if self.encoding == "utf-8" else self.encoding
+        return io.TextIOWrapper(buffered, encoding=encoding, errors="replace", newline="")
+
+
+@dataclass
+class SourceError:
+    """An input that could not be opened at all."""
+
+    name: str
+    reason: str
+
+
+def iter_sources(paths: list[str]) -> Iterator[TextSource | SourceError]:
+    """Every text input under the given paths, in a stable order; folders are walked."""
+    for path in paths:
+        if os.path.isdir(path):
+            yield from _walk(path)
+        elif os.path.exists(path):
+            yield from _open_file(path, lambda p=path: open(p, "rb"))
+        else:
+            yield SourceError(path, "not found")
+
+
+def _walk(folder: str) -> Iterator[TextSource | SourceError]:
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            yield from _open_file(path, lambda p=path: open(p, "rb"))
+
+
+def _open_file(name: str, opener: Callable[[], BinaryIO]) -> Iterator[TextSource | SourceError]:
+    try:
+        with opener() as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        yield SourceError(name, f"unreadable: {exc.strerror or exc}")
+        return
+
+    if head.startswith(GZIP_MAGIC):
+        yield from _open_file(f"{name}!gunzip", lambda: gzip.open(opener(), "rb"))
+    elif head.startswith(ZIP_MAGIC):
+        yield from _zip_members(name, opener)
+    elif head.startswith(SEVEN_ZIP_MAGIC):
+        yield SourceError(name, "unsupported container: 7-Zip (extract it first)")
+    elif not head:
+        yield SourceError(name, "empty file")
+    else:
+        yield TextSource(name, sniff_encoding(head), opener)
+
+
+def _zip_members(name: str, opener: Callable[[], BinaryIO]) -> Iterator[TextSource | SourceError]:
+    try:
+        archive = zipfile.ZipFile(opener())
+        members = [m for m in archive.infolist() if not m.is_dir()]
+    except (zipfile.BadZipFile, OSError) as exc:
+        yield SourceError(name, f"bad zip archive: {exc}")
+        return
+
+    for member in sorted(members, key=lambda m: m.filename):
+        def open_member(m: zipfile.ZipInfo = member) -> BinaryIO:
+            return zipfile.ZipFile(opener()).open(m)
+        yield from _open_file(f"{name}!{member.filename}", open_member)
+
+
+def sniff_encoding(head: bytes) -> str:
+    """The text encoding of a file from its first bytes."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    if head.startswith(codecs.BOM_UTF16_LE):
+        return "utf-16-le"
+    if head.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16-be"
+    if len(head) >= 4 and head[0] == 0 and head[2] == 0 and head[1] and head[3]:
+        return "utf-16-be"
+    if len(head) >= 4 and head[1] == 0 and head[3] == 0 and head[0] and head[2]:
+        return "utf-16-le"
+    return "utf-8"
+
