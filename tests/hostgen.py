@@ -235,3 +235,79 @@ def kape_folder(root: Path, files: list[HostFile]) -> Path:
     """KAPE target output: `<timestamp>_<host>/C/...` below the destination folder."""
     write_files(root / "2024-05-07T101112_HOST01" / "C", files)
     return root
+
+
+# ---------------------------------------------------------------- bob's registry
+
+BOB_SID = "S-1-5-21-1111111111-2222222222-3333333333-1001"
+CAROL_SID = "S-1-5-21-1111111111-2222222222-3333333333-1002"
+PROFILE_CREATED = dt.datetime(2024, 3, 1, 9, 0, 0, tzinfo=UTC)
+ACCOUNT_ADDED = dt.datetime(2024, 3, 1, 9, 0, 5, tzinfo=UTC)
+STORE_SECTION_WRITTEN = dt.datetime(2024, 3, 1, 9, 0, 7, tzinfo=UTC)
+BOB_SERVICE = bytes.fromhex("a1" * 16)
+BOB_STORE = bytes.fromhex("b2" * 16)
+SHARED_SERVICE = bytes.fromhex("c3" * 16)
+SHARED_STORE = bytes.fromhex("d4" * 16)
+PROFILES = r"HKEY_CURRENT_USER\Software\Microsoft\Office\16.0\Outlook\Profiles\Bob Work"
+MOVED_OST = r"C:\Users\bob\OST\bob@contoso.com - old.ost"
+SHARED_OST = r"%LOCALAPPDATA%\Microsoft\Outlook\shared@contoso.com.ost"
+SYSTEM_PROFILE = r"%systemroot%\system32\config\systemprofile"
+BOB_PROFILE = r"%SystemDrive%\Users\bob"
+FORCED_FOLDER = r"%USERPROFILE%\OST"
+
+
+def software_reg() -> str:
+    ntcv = r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList"
+    return "\n".join([
+        "Windows Registry Editor Version 5.00", "",
+        rf"[{ntcv}\S-1-5-18]", f'"ProfileImagePath"={expand_sz(SYSTEM_PROFILE)}', "",
+        rf"[{ntcv}\{BOB_SID}]", f'"ProfileImagePath"={expand_sz(BOB_PROFILE)}', "",
+        rf"[{ntcv}\{CAROL_SID}]", '"ProfileImagePath"="C:\\\\PROFILES\\\\carol"', "",
+    ])
+
+
+def expand_sz(text: str) -> str:
+    return reg_hex((text + "\0").encode("utf-16-le"), "(2)")
+
+
+def ntuser_reg() -> str:
+    text = reg_binary_text
+    manager = rf"{PROFILES}\9375CFF0413111d3B88A00104B2A6676"
+    return "\n".join([
+        "Windows Registry Editor Version 5.00", "",
+        rf"[{manager}\00000002]",
+        f'"Account Name"={text("bob@contoso.com")}',
+        f'"Service UID"={reg_hex(BOB_SERVICE)}', "",
+        rf"[{manager}\00000003]",
+        f'"Account Name"={text("Shared Mailbox")}',
+        f'"Service UID"={reg_hex(SHARED_SERVICE)}', "",
+        rf"[{PROFILES}\{BOB_SERVICE.hex()}]",
+        f'"001f6641"={text("bob@contoso.com")}',
+        f'"001f3001"={text("Bob Example")}',
+        f'"01023d00"={reg_hex(BOB_STORE)}', "",
+        rf"[{PROFILES}\{BOB_STORE.hex()}]",
+        f'"001f6610"={text(MOVED_OST)}', "",
+        rf"[{PROFILES}\{SHARED_SERVICE.hex()}]",
+        f'"001f6641"={text("shared@contoso.com")}', "",
+        rf"[{PROFILES}\{SHARED_STORE.hex()}]",
+        f'"01023d0c"={reg_hex(SHARED_SERVICE)}',
+        f'"001f6610"={text(SHARED_OST)}', "",
+        r"[HKEY_CURRENT_USER\Software\Policies\Microsoft\Office\16.0\Outlook]",
+        f'"ForceOSTPath"={expand_sz(FORCED_FOLDER)}', "",
+        r"[HKEY_CURRENT_USER\Software\Microsoft\Office\15.0\Outlook]",
+        '"ForceOSTPath"="D:\\\\Mail"', "",
+    ])
+
+
+def write_hives(drive: Path) -> None:
+    """SOFTWARE and bob's NTUSER.DAT into a folder laid out like a system drive."""
+    config = drive / "Windows" / "System32" / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    build_hive(config / "SOFTWARE", software_reg(), "HKEY_LOCAL_MACHINE\\SOFTWARE")
+    ntuser = drive / "Users" / "bob" / "NTUSER.DAT"
+    ntuser.parent.mkdir(parents=True, exist_ok=True)
+    build_hive(ntuser, ntuser_reg(), "HKEY_CURRENT_USER")
+    set_key_times(ntuser, {
+        "Bob Work": PROFILE_CREATED, "00000002": ACCOUNT_ADDED,
+        BOB_STORE.hex(): STORE_SECTION_WRITTEN,
+    })

@@ -87,8 +87,7 @@ class DissectTarget(Target):
             raise
         except Exception as exc:
             raise OSError(f"{path}: cannot list: {exc}") from exc
-        return [Entry(c.name, c.is_dir(follow_symlinks=False), c.is_file(follow_symlinks=False),
-                      c.is_symlink()) for c in children]
+        return [dir_entry(c) for c in children]
 
     def stat(self, path: str) -> FileStat:
         entry = self._entry(path)
@@ -121,6 +120,16 @@ class DissectTarget(Target):
     def close(self) -> None:
         """dissect keeps the image open until the target is garbage collected."""
         self._handle = None
+
+
+def dir_entry(child: Any) -> Entry:
+    """One folder entry; an entry dissect cannot stat (NTFS metadata files such as $BadClus
+    with a missing stream) is listed as neither file nor folder, so a walk passes it by."""
+    try:
+        return Entry(child.name, child.is_dir(follow_symlinks=False),
+                     child.is_file(follow_symlinks=False), child.is_symlink())
+    except Exception:  # dissect raises its own FileNotFoundError subclasses and others
+        return Entry(child.name, False, False, False)
 
 
 def ntfs_change_time(entry: Any) -> dt.datetime | None:
