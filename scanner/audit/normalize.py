@@ -177,6 +177,15 @@ def _items(folder: dict) -> list[BoundItem]:
     if not isinstance(entries, list):
         item = folder.get("_item")
         entries = [item] if isinstance(item, dict) and item.get("internetmessageid") else []
-    return [BoundItem(internet_message_id=text_of(e.get("internetmessageid")),
+    return [BoundItem(internet_message_id=message_id(e.get("internetmessageid")),
                       size=as_int(e.get("sizeinbytes")), item_id=text_of(e.get("id")))
             for e in entries if isinstance(e, dict)]
+
+
+def message_id(value: Any) -> str | None:
+    """Internet Message-ID with its angle brackets (Sparrow and some samples drop them)."""
+    text = text_of(value)
+    if text is None:
+        return None
+    text = text.strip()
+    return text if text.startswith("<") else f"<{text}>"
