@@ -1,0 +1,275 @@
+"""`ostscan collect`, `ostscan correlate`, `ostscan match` and `ostscan rules check`."""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import typer
+
+from scanner import exitcodes
+from scanner.audit.ingest import IngestState, ingest, iter_events
+from scanner.console import Console
+from scanner.correlate.auditside import AuditSide, audit_side_from_events, audit_side_from_log
+from scanner.correlate.case import (
+    DEFAULT_CASE,
+    CaseError,
+    CaseStore,
+    CollectSummary,
+    file_digest,
+    report_sources,
+)
+from scanner.correlate.copies import parse_egress, read_egress_csv
+from scanner.correlate.engine import CorrelateOptions, correlate
+from scanner.correlate.marking import Marks, build_marks
+from scanner.correlate.model import CorrelationResult
+from scanner.correlate.outputs import write_result
+from scanner.correlate.rules import RuleSet, check_examples, default_rules_dir, load_rules
+from scanner.output import open_output
+from scanner.records import ScanReport
+from scanner.report import ReportError, parse_report
+from scanner.timeutil import parse_iso
+
+
+class Format(str, enum.Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    timesketch = "timesketch"
+    html = "html"
+
+
+CASE_HELP = f"The case database (SQLite). Default: ./{DEFAULT_CASE}"
+
+
+# ---- collect ----------------------------------------------------------------------------------
+
+def collect(
+    reports: list[str] = typer.Argument(None, help="Scan reports: files, folders, zips."),
+    audit: list[str] = typer.Option([], "--audit", help="Audit-log exports to add."),
+    case: str = typer.Option(DEFAULT_CASE, "--case", help=CASE_HELP),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr."),
+) -> None:
+    """Put scan reports (and audit exports) from many hosts into one case database."""
+    console = Console(quiet)
+    if not reports and not audit:
+        console.error("nothing to collect: give report paths and/or --audit PATH")
+        raise typer.Exit(exitcodes.USAGE)
+    try:
+        store = CaseStore(case)
+    except CaseError as exc:
+        console.error(str(exc))
+        raise typer.Exit(exitcodes.FAILED) from exc
+    with store:
+        summary = store.collect_reports(reports or [])
+        audit_failed = sum(_collect_audit(store, path, console) for path in _audit_files(audit))
+        total = store.report_count()
+    _report_summary(summary, total, case, console)
+    failed = bool(summary.refused) or audit_failed
+    raise typer.Exit(exitcodes.PARTIAL if failed else exitcodes.OK)
+
+
+def _audit_files(paths: list[str]) -> Iterator[str]:
+    for path in paths:
+        if os.path.isdir(path):
+            yield from (str(p) for p in sorted(Path(path).rglob("*")) if p.is_file())
+        else:
+            yield path
+
+
+def _collect_audit(store: CaseStore, path: str, console: Console) -> int:
+    """One audit input in one transaction; 1 when it could not be read whole."""
+    try:
+        digest = file_digest(path)
+    except OSError as exc:
+        console.warn(f"{path}: cannot read: {exc.strerror}")
+        return 1
+    state = IngestState(console)
+    outcome, seen, added = store.add_audit_events(
+        path, digest, iter_events([path], console, state),
+        lambda: {"errors": [e.reason for e in state.errors][:100],
+                 "duplicates_dropped": state.duplicates})
+    console.info(f"{path}: {outcome}, {seen:,} MailItemsAccessed events, {added:,} new")
+    return 1 if state.errors else 0
+
+
+def _report_summary(summary: CollectSummary, total: int, case: str, console: Console) -> None:
+    for source, reason in summary.refused:
+        console.warn(f"refused {reason if reason.startswith(source) else source + ': ' + reason}")
+    console.info(f"{case}: {len(summary.added)} report(s) added, {len(summary.unchanged)} "
+                 f"already there, {len(summary.refused)} refused; {total} in the case")
+
+
+# ---- correlate --------------------------------------------------------------------------------
+
+def correlate_command(
+    case: str | None = typer.Option(None, "--case", help=CASE_HELP + " (used when no "
+                                    "--report/--audit is given)."),
+    report: list[str] = typer.Option([], "--report", help="Scan reports, without a case."),
+    audit: list[str] = typer.Option([], "--audit", help="Audit exports, without a case."),
+    session: list[str] = typer.Option([], "--session", help="A SessionId known malicious."),
+    ip: list[str] = typer.Option([], "--ip", help="A client IP or CIDR known malicious."),
+    mailbox: list[str] = typer.Option([], "--mailbox", help="The compromised mailbox (UPN)."),
+    since: str | None = typer.Option(None, "--since", help="Malicious activity from (UTC)."),
+    until: str | None = typer.Option(None, "--until", help="Malicious activity until (UTC)."),
+    egress: list[str] = typer.Option([], "--egress", help="HOST=IP: a host's public address."),
+    egress_csv: str | None = typer.Option(None, "--egress-csv",
+                                          help="CSV of host and public IP (e.g. Velociraptor "
+                                          "clients: Hostname, LastIP)."),
+    rules: list[str] = typer.Option([], "--rules", help="A folder of extra YAML rules."),
+    fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
+    output: str | None = typer.Option(None, "-o", "--output", help="Write here, not stdout."),
+    unrelated_limit: int = typer.Option(20, "--unrelated-limit",
+                                        help="Unrelated mailboxes listed per OST."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr."),
+) -> None:
+    """Pair every OST with the Sync sessions of its mailbox: verdicts, evidence, exposure."""
+    console = Console(quiet)
+    ruleset = _rules_or_exit(rules, console)
+    options = _options_or_exit(egress, egress_csv, unrelated_limit, fmt, console)
+    marks = _marks_or_exit(session, ip, mailbox, since, until, console)
+    problems: list[str] = []
+    if report or audit:
+        reports = list(_direct_reports(report, problems))
+        audit_side = audit_side_from_log(ingest(audit, console)) if audit else AuditSide([])
+    else:
+        reports, audit_side = _from_case(case or DEFAULT_CASE, console)
+    result = correlate(reports, audit_side, ruleset, marks, options)
+    _finish(result, fmt, output, problems, console)
+
+
+def _rules_or_exit(extra: list[str], console: Console) -> RuleSet:
+    ruleset = load_rules([default_rules_dir(), *extra])
+    if ruleset.errors:
+        for error in ruleset.errors:
+            console.error(str(error))
+        raise typer.Exit(exitcodes.INVALID)
+    return ruleset
+
+
+def _options_or_exit(
+    egress: list[str], egress_csv: str | None, limit: int, fmt: Format, console: Console
+) -> CorrelateOptions:
+    try:
+        hosts = read_egress_csv(egress_csv) if egress_csv else {}
+        hosts.update(parse_egress(egress))
+    except (OSError, ValueError) as exc:
+        console.error(str(exc))
+        raise typer.Exit(exitcodes.USAGE) from exc
+    return CorrelateOptions(unrelated_limit=limit, timelines=fmt == Format.html, egress=hosts)
+
+
+def _marks_or_exit(session: list[str], ip: list[str], mailbox: list[str], since: str | None,
+                   until: str | None, console: Console) -> Marks:
+    try:
+        return build_marks(session, ip, mailbox, parse_iso(since), parse_iso(until))
+    except ValueError as exc:
+        console.error(str(exc))
+        raise typer.Exit(exitcodes.USAGE) from exc
+
+
+def _direct_reports(paths: list[str], problems: list[str]) -> Iterator[tuple[str, ScanReport]]:
+    for found in report_sources(paths):
+        if found.error:
+            problems.append(found.error)
+            continue
+        try:
+            yield found.source, parse_report(json.loads(found.data or b""), found.source)
+        except (ReportError, ValueError) as exc:
+            problems.append(str(exc) if isinstance(exc, ReportError)
+                            else f"{found.source}: not JSON: {exc}")
+
+
+def _from_case(path: str, console: Console) -> tuple[list[tuple[str, ScanReport]], AuditSide]:
+    if not os.path.exists(path):
+        console.error(f"{path}: no such case; run `ostscan collect` first or give --report/--audit")
+        raise typer.Exit(exitcodes.FAILED)
+    try:
+        with CaseStore(path) as store:
+            reports = list(store.reports())
+            side = audit_side_from_events(list(store.audit_events("sync")),
+                                          list(store.audit_events("bind")))
+    except (CaseError, ReportError) as exc:
+        console.error(str(exc))
+        raise typer.Exit(exitcodes.FAILED) from exc
+    return reports, side
+
+
+def _finish(result: CorrelationResult, fmt: Format, output: str | None, problems: list[str],
+            console: Console) -> None:
+    with open_output(output) as stream:
+        write_result(result, fmt.value, stream)
+    for problem in problems + result.warnings:
+        console.warn(problem)
+    verdicts: dict[str, int] = {}
+    for finding in result.findings:
+        verdicts[finding.verdict] = verdicts.get(finding.verdict, 0) + 1
+    console.info(f"{result.hosts} host(s), {result.copies} OST(s), {result.sessions} session(s): "
+                 + (", ".join(f"{v} {k}" for k, v in sorted(verdicts.items())) or "no findings"))
+    damaged = problems or result.input_warnings
+    raise typer.Exit(exitcodes.PARTIAL if damaged else exitcodes.OK)
+
+
+# ---- match ------------------------------------------------------------------------------------
+
+def match(
+    ost: str = typer.Argument(..., help="One OST file."),
+    audit: list[str] = typer.Option(..., "--audit", help="Audit-log exports."),
+    session: list[str] = typer.Option([], "--session", help="The session to test (marked)."),
+    egress_ip: str | None = typer.Option(None, "--egress-ip",
+                                         help="Public address of the host the OST came from."),
+    host_name: str | None = typer.Option(None, "--host-name", help="The host's name."),
+    rules: list[str] = typer.Option([], "--rules", help="A folder of extra YAML rules."),
+    fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
+    output: str | None = typer.Option(None, "-o", "--output", help="Write here, not stdout."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr."),
+) -> None:
+    """Does this OST come from that session? Scan one file in-process and correlate it."""
+    from scanner.scan import ScanOptions, scan_path
+
+    console = Console(quiet)
+    ruleset = _rules_or_exit(rules, console)
+    if not os.path.isfile(ost):
+        console.error(f"{ost}: no such file")
+        raise typer.Exit(exitcodes.FAILED)
+    report = scan_path(ost, ScanOptions(host_name=host_name, egress_ip=egress_ip), console)
+    side = audit_side_from_log(ingest(audit, console))
+    marks = build_marks(session)
+    if session and not any(marks.reasons(view) for view in side.sessions):
+        console.warn(f"no Sync session {', '.join(session)} in the audit inputs")
+    options = CorrelateOptions(timelines=fmt == Format.html)
+    result = correlate([(report.scan_id or ost, report)], side, ruleset, marks, options)
+    _finish(result, fmt, output, [f"{e.path}: {e.stage}: {e.reason}" for e in report.errors],
+            console)
+
+
+# ---- rules ------------------------------------------------------------------------------------
+
+rules_app = typer.Typer(help="The verdict rules (YAML).", no_args_is_help=True)
+
+
+@rules_app.command("check")
+def rules_check(
+    rules: list[str] = typer.Option([], "--rules", help="A folder of extra YAML rules."),
+    only: bool = typer.Option(False, "--only", help="Check only the --rules folders."),
+) -> None:
+    """Load every rule, report errors with file and line, and run every rule's examples."""
+    folders = [*([] if only and rules else [default_rules_dir()]), *rules]
+    ruleset = load_rules(folders)
+    failures = ruleset.errors + check_examples(ruleset)
+    for failure in failures:
+        typer.echo(str(failure))
+    examples = sum(len(r.must_match) + len(r.must_not_match) for r in ruleset.rules)
+    typer.echo(f"{len(ruleset.rules)} rule(s), {examples} example(s), {len(failures)} error(s)")
+    raise typer.Exit(exitcodes.INVALID if failures else exitcodes.OK)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("collect")(collect)
+    app.command("correlate")(correlate_command)
+    app.command("match")(match)
+    app.add_typer(rules_app, name="rules")

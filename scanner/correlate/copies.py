@@ -1,0 +1,242 @@
+"""The OST side of the join: each OST in a scan report, reduced to what correlation compares."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import ipaddress
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from scanner.entryid import counter_text
+from scanner.records import FolderRecord, HostContext, ScanReport, SpecialFolderId, StoreFile
+
+FolderKey = tuple[str, int]
+_SMTP = re.compile(r"^[^@\s/\\]+@[^@\s/\\]+\.[^@\s/\\]+$")
+
+
+@dataclass
+class OstCopy:
+    """One OST file on one host: its mailbox ids, folder ids, times and host context."""
+
+    copy_id: str
+    report_id: str
+    host: str
+    path: str
+    sha256: str | None
+    status: str
+    provider_uid: str | None
+    database_guids: set[str]
+    root_created: dt.datetime | None
+    file_birth: dt.datetime | None
+    last_write: dt.datetime | None
+    owners: set[str]
+    folders: dict[FolderKey, FolderRecord]
+    outlook_versions: set[str]
+    egress_ips: set[str]
+    outlook_open: bool | None
+    scan_started: dt.datetime | None
+    scan_finished: dt.datetime | None
+    message_ids: dict[FolderKey, list[str]] = field(default_factory=dict)
+
+    @property
+    def has_identity(self) -> bool:
+        return bool(self.database_guids) or self.provider_uid is not None
+
+
+def folder_key_text(key: FolderKey) -> str:
+    return f"{key[0]}:{counter_text(key[1])}"
+
+
+def parse_folder_key(text: str) -> FolderKey | None:
+    guid, _, counter = text.rpartition(":")
+    try:
+        return (guid.lower(), int(counter, 16)) if guid else None
+    except ValueError:
+        return None
+
+
+def host_name(report: ScanReport) -> str:
+    if report.host is not None and report.host.name:
+        return report.host.name
+    return report.target.description or report.target.path
+
+
+def copies_from_report(
+    report: ScanReport, report_id: str, egress: dict[str, str] | None = None
+) -> Iterator[OstCopy]:
+    """Every OST of a report (PST files are not Sync copies and are left out)."""
+    host = host_name(report)
+    versions = _outlook_versions(report.host)
+    egress_ips = _egress(report.host, host, egress or {})
+    for index, store in enumerate(report.files):
+        if store.kind == "pst":
+            continue
+        yield _copy(report, report_id, index, store, host, versions, egress_ips)
+
+
+def _copy(
+    report: ScanReport, report_id: str, index: int, store: StoreFile, host: str,
+    versions: set[str], egress_ips: set[str],
+) -> OstCopy:
+    identity = store.store
+    folders = _server_folders(store)
+    return OstCopy(
+        copy_id=f"{report_id}:{index}",
+        report_id=report_id,
+        host=host,
+        path=store.path,
+        sha256=store.sha256,
+        status=store.status,
+        provider_uid=_lower(identity.provider_uid) if identity else None,
+        database_guids=_database_guids(store, folders),
+        root_created=identity.root_created if identity else None,
+        file_birth=store.created,
+        last_write=store.modified,
+        owners=_owners(store),
+        folders=folders,
+        outlook_versions=versions,
+        egress_ips=egress_ips,
+        outlook_open=_outlook_open(report, store),
+        scan_started=report.started,
+        scan_finished=report.finished,
+        message_ids={k: f.message_ids for k, f in folders.items() if f.message_ids},
+    )
+
+
+def _lower(text: str | None) -> str | None:
+    return text.lower() if text else None
+
+
+def _server_folders(store: StoreFile) -> dict[FolderKey, FolderRecord]:
+    """Folders whose id the server assigned: these are the ids a Sync record names."""
+    fallback = store.store.database_guid if store.store else None
+    folders: dict[FolderKey, FolderRecord] = {}
+    for folder in store.folders:
+        if folder.global_counter is None or folder.id_scope == "local":
+            continue
+        if folder.id_scope is None and folder.replica_id not in (None, 1):
+            continue
+        guid = folder.database_guid or fallback
+        if guid:
+            folders[(guid.lower(), folder.global_counter)] = folder
+    for special in store.store.special_folders if store.store else []:
+        if special.database_guid and special.global_counter is not None:
+            key = (special.database_guid.lower(), special.global_counter)
+            folders.setdefault(key, _special_folder(special))
+    return folders
+
+
+def _special_folder(special: SpecialFolderId) -> FolderRecord:
+    """A server folder id the store names (e.g. 0x36D0 Calendar) for a folder whose own id is
+    local: the OST holds that folder, but its item count is not tied to it here."""
+    name = special.name if special.name != "unknown" else special.tag
+    return FolderRecord(path=f"[{name}]", name=name, local_id=0,
+                        global_counter=special.global_counter, id_scope="server",
+                        database_guid=special.database_guid)
+
+
+def _database_guids(store: StoreFile, folders: dict[FolderKey, FolderRecord]) -> set[str]:
+    guids = {guid for guid, _ in folders}
+    if store.store and store.store.database_guid:
+        guids.add(store.store.database_guid.lower())
+    for special in store.store.special_folders if store.store else []:
+        if special.database_guid:
+            guids.add(special.database_guid.lower())
+    return guids
+
+
+def _owners(store: StoreFile) -> set[str]:
+    owners = {c.value.strip().lower() for c in store.owner_clues if c.kind == "smtp"}
+    name = re.split(r"[/\\]", store.path)[-1]
+    stem = name[:-4] if name.lower().endswith(".ost") else name
+    if _SMTP.match(stem):
+        owners.add(stem.lower())
+    return owners
+
+
+def _outlook_versions(host: HostContext | None) -> set[str]:
+    if host is None:
+        return set()
+    versions = {v for v in host.outlook_versions if v}
+    versions.update(p.version for p in host.outlook_processes if p.version)
+    return versions
+
+
+def _egress(host: HostContext | None, name: str, egress: dict[str, str]) -> set[str]:
+    given = egress.get(name.lower())
+    if given:
+        return {normal_ip(given)}
+    if host is not None and host.egress_ip:
+        return {normal_ip(host.egress_ip)}
+    return set()
+
+
+def _outlook_open(report: ScanReport, store: StoreFile) -> bool | None:
+    """True when OUTLOOK.EXE held the file; None when the scan could not see processes."""
+    if store.open_by_pids:
+        return True
+    host = report.host
+    if host is None or (report.target.kind != "live" and not host.outlook_processes):
+        return None
+    wanted = _norm_path(store.path)
+    return any(wanted == _norm_path(p) for o in host.outlook_processes for p in o.open_stores)
+
+
+def _norm_path(path: str) -> str:
+    return path.replace("\\", "/").lower()
+
+
+def normal_ip(text: str) -> str:
+    """One text form per address, so that audit and host values compare equal."""
+    text = text.strip().strip("[]")
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return text.lower()
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return str(address)
+
+
+def parse_egress(pairs: Iterable[str]) -> dict[str, str]:
+    """`HOST=IP` pairs, host names matched case-insensitively."""
+    egress: dict[str, str] = {}
+    for pair in pairs:
+        host, sep, address = pair.partition("=")
+        if not sep or not host.strip() or not address.strip():
+            raise ValueError(f"--egress {pair!r}: expected HOST=IP")
+        egress[host.strip().lower()] = normal_ip(address)
+    return egress
+
+
+EGRESS_HOST_COLUMNS = ("host", "hostname", "host.name", "name", "fqdn", "client")
+EGRESS_IP_COLUMNS = ("ip", "egress_ip", "public_ip", "publicip", "last_ip", "lastip",
+                     "ip_address", "address")
+
+
+def read_egress_csv(path: str) -> dict[str, str]:
+    """A CSV of host and public IP (Velociraptor's client list has Hostname and LastIP...)."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = csv.DictReader(handle)
+        columns = {c.strip().lower(): c for c in rows.fieldnames or []}
+        host_col = next((columns[c] for c in EGRESS_HOST_COLUMNS if c in columns), None)
+        ip_col = next((columns[c] for c in EGRESS_IP_COLUMNS if c in columns), None)
+        if host_col is None or ip_col is None:
+            raise ValueError(f"{path}: needs a host column and an IP column, "
+                             f"found {sorted(columns)}")
+        return {
+            row[host_col].strip().lower(): normal_ip(_strip_port(row[ip_col]))
+            for row in rows if row.get(host_col) and row.get(ip_col)
+        }
+
+
+def _strip_port(text: str) -> str:
+    """Velociraptor's LastIP reads `203.0.113.5:51234`; keep the address."""
+    text = text.strip()
+    if text.startswith("["):
+        return text[1:].split("]")[0]
+    if text.count(":") == 1:
+        return text.split(":")[0]
+    return text
