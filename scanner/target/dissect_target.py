@@ -15,7 +15,8 @@ import datetime as dt
 import os
 from typing import Any, BinaryIO
 
-from scanner.target.base import Entry, FileStat, Target, TargetError, TargetSpec
+from scanner.target.base import Entry, FileStat, Target, TargetError, TargetSpec, join
+from scanner.target.local import SEARCH_DEPTH, VOLUME_MARKERS, volume_name
 from scanner.timeutil import from_epoch
 
 INSTALL_HINT = "install ostscan[images] (dissect.target) to read disk images and archives"
@@ -50,12 +51,38 @@ class DissectTarget(Target):
             raise TargetError(f"{spec.path}: no file system found")
 
     def _find_volumes(self) -> dict[str, str]:
-        """Volume root → mount point in dissect's root file system."""
+        """Volume root → its folder in dissect's root file system (`/c:`, `/C`, or ``)."""
         mounts = dict(self._handle.fs.mounts)
-        letters = {letter: m for m in mounts if (letter := drive_letter(m))}
+        letters = {letter: f"/{m}" for m in mounts if (letter := drive_letter(m))}
         if letters:
             return letters
-        return {"": ""} if mounts else {}
+        if not mounts:
+            return {}
+        return self._volumes_in_tree() or {"": ""}
+
+    def _volumes_in_tree(self) -> dict[str, str]:
+        """An archive dissect sees no OS in (a zipped KAPE folder, a tar of a drive): find
+        folders laid out like a drive, as for a folder on disk."""
+        self._volumes = {"": ""}
+        if looks_like_volume(self, ""):
+            return {"": ""}
+        found: dict[str, str] = {}
+        stack = [("", 0)]
+        while stack:
+            folder, depth = stack.pop()
+            for entry in self._folders(folder):
+                child = join(folder, entry)
+                if looks_like_volume(self, child):
+                    found.setdefault(volume_name(entry) or entry, f"/{child}")
+                elif depth + 1 < SEARCH_DEPTH:
+                    stack.append((child, depth + 1))
+        return found
+
+    def _folders(self, folder: str) -> list[str]:
+        try:
+            return sorted(e.name for e in self.list_dir(folder) if e.is_dir and not e.is_symlink)
+        except OSError:
+            return []
 
     def volumes(self) -> list[str]:
         return sorted(self._volumes)
@@ -63,13 +90,11 @@ class DissectTarget(Target):
     def fs_path(self, path: str) -> str:
         """The path in dissect's root file system for a target path."""
         head, _, rest = path.partition("/")
-        if head in self._volumes:
-            mount = self._volumes[head]
-        elif head.upper() in self._volumes:
-            mount = self._volumes[head.upper()]
+        if head in self._volumes or head.upper() in self._volumes:
+            base = self._volumes.get(head, self._volumes.get(head.upper(), ""))
         else:
-            mount, rest = self._volumes.get("", ""), path
-        return f"/{mount}/{rest}" if mount else f"/{rest}"
+            base, rest = self._volumes.get("", ""), path
+        return f"{base}/{rest}"
 
     def _entry(self, path: str) -> Any:
         try:
@@ -120,6 +145,14 @@ class DissectTarget(Target):
     def close(self) -> None:
         """dissect keeps the image open until the target is garbage collected."""
         self._handle = None
+
+
+def looks_like_volume(target: Target, folder: str) -> bool:
+    try:
+        names = {e.name.lower() for e in target.list_dir(folder)}
+    except OSError:
+        return False
+    return bool(names & VOLUME_MARKERS)
 
 
 def dir_entry(child: Any) -> Entry:

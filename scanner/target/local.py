@@ -44,7 +44,7 @@ def _looks_like_volume(host_dir: str) -> bool:
     return bool(names & VOLUME_MARKERS)
 
 
-def _volume_name(folder_name: str) -> str:
+def volume_name(folder_name: str) -> str:
     decoded = unquote(folder_name).rstrip("\\/")
     if len(decoded) >= 2 and decoded[-1] == ":" and decoded[-2].isalpha():
         return decoded[-2:].upper()
@@ -70,7 +70,7 @@ def find_volumes(root: str) -> tuple[dict[str, str], bool]:
             if not child.is_dir(follow_symlinks=False):
                 continue
             if _looks_like_volume(child.path):
-                name = _volume_name(child.name) or child.name
+                name = volume_name(child.name) or child.name
                 found.setdefault(name, child.path)
                 encoded = encoded or "%" in child.name
             elif depth + 1 < SEARCH_DEPTH:
