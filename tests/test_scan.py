@@ -55,7 +55,7 @@ def test_fe01_owner_folders_and_ids(scanned: tuple[int, dict]) -> None:
     assert fe01["status"] == "ok"
     assert (fe01["kind"], fe01["format_version"], fe01["variant"]) == ("ost", 36, "unicode-4k")
     assert len(fe01["folders"]) == 61
-    assert fe01["store"]["root_created"] == "2021-03-03T14:32:37Z"
+    assert fe01["store"]["root_created"].startswith("2021-03-03T14:32:37.")
     assert "steven.hark@testymctestfaces.com" in {c["value"] for c in fe01["owner_clues"]}
     calendar = next(f for f in fe01["folders"] if f["path"].endswith("IPM_SUBTREE/Calendar"))
     assert (calendar["replica_id"], calendar["global_counter"]) == (1, 0x10D)
