@@ -254,14 +254,14 @@ def add_store_facts(
 
 
 def merge_reading(store: StoreFile, reading: Any) -> None:
-    """Take the parser's findings; a header problem already recorded keeps precedence."""
+    """Take the parser's findings; its reason includes any header problem seen before."""
     store.store = reading.store
     store.owner_clues, store.folders = reading.owner_clues, reading.folders
     if reading.status == STATUS_OK:
         return
     if store.status == STATUS_OK:
         store.status = reading.status
-    store.reason = "; ".join(r for r in (store.reason, reading.reason) if r) or None
+    store.reason = reading.reason or store.reason
 
 
 def fail(store: StoreFile, errors: list[ScanError], stage: str, exc: OSError) -> bool:
