@@ -37,15 +37,13 @@ def parse_json(text: str) -> tuple[Any, str | None]:
         position = getattr(exc, "pos", len(text))
 
     stripped = text.rstrip()
-    cut = position >= len(stripped) - 1
-    value = repair_truncated(stripped if cut else stripped[:position])
-    if cut:
-        note = f"truncated: JSON ends after {len(stripped)} characters"
-    else:
-        note = f"bad JSON at character {position}"
-    if value is None:
-        return None, f"{note}; nothing recoverable"
-    return value, f"{note}; kept what precedes the damage"
+    value = repair_truncated(stripped)
+    if value is not None:
+        return value, f"truncated: JSON ends after {len(stripped)} characters; kept what precedes"
+    value = repair_truncated(stripped[:position])
+    if value is not None:
+        return value, f"bad JSON at character {position}; kept what precedes the damage"
+    return None, f"unreadable JSON (error at character {position}); nothing recoverable"
 
 
 def repair_truncated(text: str) -> Any:
