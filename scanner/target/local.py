@@ -14,6 +14,7 @@ from typing import BinaryIO
 from urllib.parse import unquote
 
 from scanner.target.base import Entry, FileStat, Target, TargetError, TargetSpec
+from scanner.target.rawntfs import is_sharing_violation
 from scanner.timeutil import from_epoch
 
 VOLUME_MARKERS = {"users", "documents and settings", "windows", "program files"}
@@ -133,7 +134,28 @@ class LocalTarget(Target):
         mode = os.lstat(host).st_mode
         if not statmod.S_ISREG(mode):
             raise OSError(f"not a regular file: {host}")
-        return open(host, "rb")  # noqa: SIM115 - the caller closes it
+        try:
+            return open(host, "rb")  # noqa: SIM115 - the caller closes it
+        except PermissionError as exc:
+            if not (self.is_live() and is_sharing_violation(exc)):
+                raise
+            return self._open_locked(host, exc)
+
+    def _open_locked(self, host: str, refused: PermissionError) -> BinaryIO:
+        """A file another process holds (Outlook's OST): read it through raw NTFS where this
+        process has the rights; otherwise the sharing violation stands (the scan reports the
+        file as locked, with the processes holding it)."""
+        try:
+            return self.raw_opener(host)
+        except Exception as exc:  # no rights, not NTFS, dissect missing: the file stays locked
+            refused.raw_ntfs_failure = f"raw NTFS read failed: {exc}"  # type: ignore[attr-defined]
+            raise refused from exc
+
+    @staticmethod
+    def raw_opener(host: str) -> BinaryIO:
+        from scanner.target.rawntfs import open_locked
+
+        return open_locked(host)
 
     def local_path(self, path: str) -> str | None:
         return self.host_path(path)
