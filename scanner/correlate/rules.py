@@ -31,6 +31,8 @@ RULE_KEYS = {"id", "title", "description", "level", "verdict", "confidence", "re
              "condition", "examples", "precedence", "author", "tags"}
 REQUIRED_KEYS = ("id", "title", "description", "level", "verdict", "confidence", "references",
                  "condition", "examples")
+_YAML_TAGS = frozenset(f"tag:yaml.org,2002:{name}"
+                       for name in ("str", "int", "float", "bool", "null", "seq", "map"))
 _ID = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 
 
@@ -205,8 +207,18 @@ def load_rule_file(path: str | Path) -> tuple[Rule | None, list[RuleError]]:
     return (rule if not errors.items else None), errors.items
 
 
+def _plain_tag(node: Node, errors: _Errors) -> bool:
+    """Only YAML's own types: a `!!python/...` or custom tag is refused, never constructed."""
+    if node.tag in _YAML_TAGS:
+        return True
+    errors.add(node, f"tag {node.tag!r} is not allowed in a rule")
+    return False
+
+
 def _mapping(node: Node, errors: _Errors, what: str) -> dict[str, tuple[Node, Node]] | None:
     """A mapping node as {key: (key node, value node)}; duplicate keys are errors."""
+    if not _plain_tag(node, errors):
+        return None
     if not isinstance(node, MappingNode):
         errors.add(node, f"{what} must be a mapping")
         return None
@@ -225,12 +237,16 @@ def _scalar(node: Node, errors: _Errors, what: str) -> Any:
     if not isinstance(node, ScalarNode):
         errors.add(node, f"{what} must be a single value")
         return None
+    if not _plain_tag(node, errors):
+        return None
     return SafeConstructor().construct_object(node)
 
 
 def _plain(node: Node, errors: _Errors, what: str) -> Any:
     """Scalars, lists and mappings of scalars, as Python values (examples, `in` lists)."""
     if isinstance(node, SequenceNode):
+        if not _plain_tag(node, errors):
+            return None
         return [_plain(child, errors, what) for child in node.value]
     if isinstance(node, MappingNode):
         items = _mapping(node, errors, what) or {}
