@@ -9,6 +9,7 @@ known values, so tests can assert them. Collections lay the same files out the w
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
 import os
 import shutil
@@ -169,6 +170,20 @@ def ost_stub(path: Path, size: int = 8192) -> bytes:
     return data
 
 
+def ost_file(path: Path, seed: int) -> bytes:
+    """A real, tiny OST written by fixtures.ostwriter where that is present; otherwise a
+    header-valid stub. `seed` makes each file's record key, so each file's bytes, differ."""
+    if importlib.util.find_spec("fixtures.ostwriter") is None:
+        return ost_stub(path, size=8192 + 4096 * seed)
+    from fixtures.ostwriter import FolderSpec, StoreSpec, write_ost
+
+    tree = FolderSpec("", container_class=None, subfolders=[
+        FolderSpec("Top of Information Store", subfolders=[FolderSpec("Inbox")])])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_ost(StoreSpec(root=tree, record_key=bytes([seed + 1]) * 16, trim_tail=True), path)
+    return path.read_bytes()
+
+
 def ms_pst_crc(data: bytes) -> int:
     """[MS-PST] CRC: the CRC-32 table with a zero start value and no final inversion."""
     return zlib.crc32(data, 0xFFFFFFFF) ^ 0xFFFFFFFF
@@ -187,8 +202,8 @@ class HostFile:
 def profile_files(tmp: Path) -> list[HostFile]:
     """Bob's profile: an OST in the default folder, one moved by the user, and a hive."""
     modified = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
-    default = ost_stub(tmp / "stub-default.ost")
-    moved = ost_stub(tmp / "stub-moved.ost", size=12288)
+    default = ost_file(tmp / "stub-default.ost", 0)
+    moved = ost_file(tmp / "stub-moved.ost", 1)
     return [
         HostFile("Users/bob/AppData/Local/Microsoft/Outlook/bob@contoso.com.ost", default,
                  modified),

@@ -63,7 +63,8 @@ def test_outlook_profile_points_to_an_ost_outside_the_default_folder(drive: Path
     assert moved.display_name == "Bob Example"
     assert moved.profile_user == "bob"
     assert moved.last_written == STORE_SECTION_WRITTEN
-    assert target.stat(moved.store_path).size == 12288
+    on_disk = drive / "Users" / "bob" / "OST" / "bob@contoso.com - old.ost"
+    assert target.stat(moved.store_path).size == on_disk.stat().st_size
 
 
 def test_a_configured_ost_that_is_gone_is_still_reported(drive: Path) -> None:

@@ -43,15 +43,17 @@ def test_an_ntfs_image_lists_and_reads_files_with_ntfs_times(image: tuple) -> No
     names = [e.name for e in target.list_dir("C:/Users/bob/AppData/Local/Microsoft/Outlook")]
     assert names == ["bob@contoso.com.ost"]
     stat = target.stat(DEFAULT_OST)
-    assert (stat.size, stat.created, stat.modified) == (8192, CREATED, files[0].modified)
+    assert (stat.size, stat.created, stat.modified) == (
+        len(files[0].data), CREATED, files[0].modified)
     with target.open(DEFAULT_OST) as handle:
         assert handle.read() == files[0].data
 
 
 def test_names_are_matched_like_windows_does(image: tuple) -> None:
-    target = open_target(str(image[0]))
+    path, files = image
+    target = open_target(str(path))
 
-    assert target.stat("c:/users/BOB/ost/BOB@CONTOSO.COM - OLD.OST").size == 12288
+    assert target.stat("c:/users/BOB/ost/BOB@CONTOSO.COM - OLD.OST").size == len(files[1].data)
     with pytest.raises(FileNotFoundError):
         target.stat("C:/Users/bob/nothing.ost")
     with pytest.raises(OSError, match="not a regular file"):
@@ -135,11 +137,12 @@ def test_a_file_dissect_cannot_open_is_a_target_error(tmp_path: Path) -> None:
 
 def test_plain_folders_work_without_dissect(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    hostgen.plain_folder(tmp_path, hostgen.profile_files(tmp_path / "stubs"))
+    files = hostgen.profile_files(tmp_path / "stubs")
+    hostgen.plain_folder(tmp_path, files)
     shutil.rmtree(tmp_path / "stubs")
     monkeypatch.setitem(sys.modules, "dissect.target", None)
 
     target = open_target(str(tmp_path))
 
     assert target.kind == "folder"
-    assert target.stat(DEFAULT_OST.removeprefix("C:/")).size == 8192
+    assert target.stat(DEFAULT_OST.removeprefix("C:/")).size == len(files[0].data)
