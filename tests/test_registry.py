@@ -135,3 +135,32 @@ def test_windows_paths_map_onto_drive_letter_targets(tmp_path: Path) -> None:
     assert registry.to_target_path(target, "c:\\users\\bob\\x.ost") == "C:/Users/Bob/x.ost"
     assert registry.to_target_path(target, "E:\\x.ost") == "E:/x.ost"
     assert registry.to_target_path(target, "\\\\srv\\share\\x.pst") == "//srv/share/x.pst"
+
+
+def test_outlook_2010_profiles_ansi_values_and_the_search_catalog(tmp_path: Path) -> None:
+    messaging = (r"HKEY_CURRENT_USER\Software\Microsoft\Windows NT\CurrentVersion"
+                 r"\Windows Messaging Subsystem\Profiles\Outlook")
+    ansi_path = "C:\\Users\\dave\\Mail\\dave.ost\0".encode("cp1252")
+    catalog = r"HKEY_CURRENT_USER\Software\Microsoft\Office\14.0\Outlook\Search\Catalog"
+    indexed = "C:\\\\Users\\\\dave\\\\Old\\\\dave@fabrikam.com.ost"
+    reg = "\n".join([
+        "Windows Registry Editor Version 5.00", "",
+        rf"[{messaging}\13dbb0c8aa05101a9bb000aa002fc45a]",
+        f'"001e6610"={hostgen.reg_hex(ansi_path)}', "",
+        f"[{catalog}]", f'"{indexed}"=dword:00000001', "",
+    ])
+    (tmp_path / "Users" / "dave" / "Mail").mkdir(parents=True)
+    (tmp_path / "Users" / "dave" / "Mail" / "dave.ost").write_bytes(b"!BDN")
+    hostgen.build_hive(tmp_path / "Users" / "dave" / "NTUSER.DAT", reg, "HKEY_CURRENT_USER")
+    target = open_target(str(tmp_path))
+
+    events, errors = registry.outlook_stores(target, [registry.ProfileFolder(
+        "dave", "S-1-5-21-1-2-3-1005", "Users/dave", "ProfileList", "C:\\Users\\dave", None)])
+
+    stores = {(e.value_name, e.store_path) for e in events if e.store_path}
+    assert stores == {
+        ("001e6610", "Users/dave/Mail/dave.ost"),
+        ("C:\\Users\\dave\\Old\\dave@fabrikam.com.ost",
+         "Users/dave/Old/dave@fabrikam.com.ost"),
+    }
+    assert errors == []
