@@ -217,11 +217,21 @@ def timesketch_records(result: CorrelationResult) -> Iterator[dict[str, Any]]:
 
 
 def _timesketch_sessions(result: CorrelationResult) -> Iterator[dict[str, Any]]:
-    for c in result.conclusions:
-        base = {"schema_version": CORRELATION_SCHEMA_VERSION, "session_id": c.session_key,
-                "mailbox": c.mailbox, "conclusion": c.conclusion,
+    """First and last Sync of every session paired with a copy; marked ones with the statement."""
+    conclusions = {c.session_key: c for c in result.conclusions}
+    sessions = {f.session_key: f for f in result.findings if f.session_key is not None}
+    for key in sorted(set(sessions) | set(conclusions)):
+        conclusion = conclusions.get(key)
+        finding = sessions.get(key)
+        first = conclusion.first if conclusion else finding.session_first
+        last = conclusion.last if conclusion else finding.session_last
+        base = {"schema_version": CORRELATION_SCHEMA_VERSION, "session_id": key,
+                "mailbox": conclusion.mailbox if conclusion else finding.mailbox,
+                "marked": conclusion is not None,
+                "conclusion": conclusion.conclusion if conclusion else None,
                 "data_type": "ostscan:correlation:session"}
-        yield {"message": f"First Sync of marked session {c.session_key}: {c.statement}",
-               "datetime": iso(c.first), "timestamp_desc": "First Sync", **base}
-        yield {"message": f"Last Sync of marked session {c.session_key}",
-               "datetime": iso(c.last), "timestamp_desc": "Last Sync", **base}
+        note = f": {conclusion.statement}" if conclusion else ""
+        yield {"message": f"First Sync of session {key}{note}", "datetime": iso(first),
+               "timestamp_desc": "First Sync", **base}
+        yield {"message": f"Last Sync of session {key}", "datetime": iso(last),
+               "timestamp_desc": "Last Sync", **base}
