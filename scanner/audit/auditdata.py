@@ -17,6 +17,7 @@ from typing import Any
 MAX_WRAPPER_DEPTH = 5
 MAX_REPAIR_TRIES = 64
 FLATTENED_ARRAY = "System.Object[]"
+SPECIAL_TEXT_START = ("@", "S", "{", "[")
 
 TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]]')
 PS_HASHTABLE = re.compile(r"^@\{(.*)\}$", re.S)
@@ -139,29 +140,38 @@ def _maybe_json(text: str) -> Any:
         return text
 
 
-def canonical(value: Any, flattened: list[str], path: str = "") -> Any:
+def canonical(value: Any, flattened: list[str], name: str = "") -> Any:
     """Keys lower-cased at every level, JSON-in-a-string parsed, PowerShell flattening undone.
 
     Names of values lost to PowerShell's depth-limited serialisation are added to `flattened`.
     """
-    if isinstance(value, dict):
-        return {k.lower(): canonical(v, flattened, f"{path}.{k}".lstrip("."))
-                for k, v in value.items()}
     if isinstance(value, list):
-        return [canonical(v, flattened, path) for v in value]
-    if not isinstance(value, str):
-        return value
+        return [canonical(v, flattened, name) for v in value]
+    if not isinstance(value, dict):
+        return _canonical_text(value, flattened, name) if isinstance(value, str) else value
 
-    if value == FLATTENED_ARRAY or value == "System.Object":
-        flattened.append(f"{path} (lost)")
+    result = {}
+    for key, inner in value.items():
+        kind = inner.__class__
+        if kind is dict or kind is list:
+            inner = canonical(inner, flattened, key)
+        elif kind is str and inner[:1] in SPECIAL_TEXT_START:
+            inner = _canonical_text(inner, flattened, key)
+        result[key.lower()] = inner
+    return result
+
+
+def _canonical_text(value: str, flattened: list[str], name: str) -> Any:
+    if value in (FLATTENED_ARRAY, "System.Object"):
+        flattened.append(f"{name} (lost)")
         return None
     if value.startswith("@{") and value.endswith("}"):
-        flattened.append(path)
-        return canonical(ps_hashtable(value), flattened, path)
+        flattened.append(name)
+        return canonical(ps_hashtable(value), flattened, name)
     if _looks_like_json(value):
         parsed = _maybe_json(value)
         if parsed is not value:
-            return canonical(parsed, flattened, path)
+            return canonical(parsed, flattened, name)
     return value
 
 

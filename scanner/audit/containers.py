@@ -27,7 +27,6 @@ FORMAT_JSON = "json"
 
 FAST_JSON = re.compile(r'\s*\{\s*"CreationTime"\s*:\s*"([^"]*)"\s*,\s*"Id"\s*:\s*"([^"]*)"')
 FAST_CSV = re.compile(r'\{""CreationTime"":""([^"]*)"",""Id"":""([^"]*)""')
-QUOTED_BODY = re.compile(r'[^"]*(?:""[^"]*)*"')
 JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]]')
 
 AUDIT_COLUMNS = ("auditdata", "raweventdata")
@@ -156,12 +155,16 @@ def _logical_lines(stream: TextIO, first_number: int) -> Iterator[tuple[int, str
     quotes = 0
     start = first_number
     for number, line in enumerate(stream, first_number):
+        count = line.count('"')
+        if not pending and not count % 2:
+            yield number, line
+            continue
         if not pending:
             start = number
         pending.append(line)
-        quotes += line.count('"')
+        quotes += count
         if quotes % 2 == 0:
-            yield start, pending[0] if len(pending) == 1 else "".join(pending)
+            yield start, "".join(pending)
             pending, quotes = [], 0
     if pending:
         yield start, "".join(pending)
@@ -176,6 +179,7 @@ class _CsvLayout:
         self.audit = next((header.index(c) for c in AUDIT_COLUMNS if c in header), None)
         self.envelope = [(i, name) for i, name in enumerate(header) if name in ENVELOPE_COLUMNS]
         self.cell_start = re.compile(rf'(?:^|(?<={re.escape(delimiter)}))"(?=\s*\{{)')
+        self.cell_end = '}"' + delimiter
 
     def record(self, line: int, text: str) -> RawRecord:
         if self.audit is not None:
@@ -186,25 +190,33 @@ class _CsvLayout:
         return self._from_cells(line, text, cells)
 
     def _fast(self, line: int, text: str) -> RawRecord | None:
-        """Cut the AuditData cell out by its quotes; parse only the small rest as CSV."""
+        """Cut the AuditData cell out by its quotes; parse only the small rest as CSV.
+
+        Inside a quoted JSON cell every quote is doubled, so the first `}"` followed by the
+        delimiter or the line end closes the cell.
+        """
         start = self.cell_start.search(text)
         if start is None:
             return None
-        body = QUOTED_BODY.match(text, start.end())
-        if body is None:
-            return None
-        rest = text[:start.start()] + CELL_MARK + text[body.end():].rstrip("\r\n")
+        begin = start.end()
+        end = text.find(self.cell_end, begin)
+        if end < 0:
+            stripped = text.rstrip("\r\n")
+            if not stripped.endswith('}"'):
+                return None
+            end = len(stripped) - 2
+        rest = text[:begin - 1] + CELL_MARK + text[end + 2:].rstrip("\r\n")
         cells = _split(rest, self.delimiter)
         if len(cells) != len(self.header) or cells[self.audit] != CELL_MARK:
             return None
 
-        record = RawRecord(line, envelope=self._envelope(cells))
+        record = RawRecord(line, envelope=self._envelope(cells) if self.envelope else None)
         record.candidate = MAIL_ITEMS_ACCESSED in text
-        match = FAST_CSV.match(text, start.end())
+        match = FAST_CSV.match(text, begin)
         if match:
             record.creation_time, record.record_id = match.group(1), match.group(2)
         if record.candidate or match is None:
-            record.text = text[start.end():body.end() - 1].replace('""', '"')
+            record.text = text[begin:end + 1].replace('""', '"')
         return record
 
     def _from_cells(self, line: int, text: str, cells: list[str]) -> RawRecord:

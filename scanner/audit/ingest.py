@@ -181,7 +181,7 @@ class _FileReader:
             self.state.error(self.source, raw.line, "empty AuditData cell; row skipped")
             return
         if not raw.candidate and raw.record_id is not None:
-            self._count(raw.record_id, raw.creation_time, None)
+            self._count(raw.record_id, raw.creation_time)
             return
 
         value, damage = (raw.row, None) if raw.row is not None else auditdata.parse_json(raw.text)
@@ -206,13 +206,17 @@ class _FileReader:
             self._damaged(raw.line, damage)
         record_id = str(record_id) if record_id is not None else None
         if operation.lower() != MAIL_ITEMS_ACCESSED:
-            self._count(record_id or (raw.text or repr(record)), created, None)
+            self._count(record_id or (raw.text or repr(record)), created)
             return
         yield from self._mail_items_accessed(record, record_id, created, damage, raw)
 
     def _mail_items_accessed(self, record: dict, record_id: str | None, created: object,
                              damage: str | None,
                              raw: containers.RawRecord) -> Iterator[AuditEvent]:
+        self.coverage.mail_items_accessed += 1
+        digest = self._first_sight(record_id or repr(record), created)
+        if digest is None:
+            return
         flattened: list[str] = []
         canonical = auditdata.canonical(record, flattened)
         if flattened:
@@ -223,42 +227,44 @@ class _FileReader:
         if time is None:
             self._damaged(raw.line, f"MailItemsAccessed record {record_id} has no readable "
                                     f"CreationTime ({created!r}); its events are left out")
-            self._count(record_id or repr(record), None, damage)
+            self.state.seen.add(digest)
             return
 
         events = build_events(canonical, time, record_id or "", damage, self.source, raw.line)
-        self.coverage.mail_items_accessed += 1
-        if self._count(record_id or repr(record), time.isoformat()[:19], damage, events):
-            self.state.mail_items_accessed += 1
-            yield from events
+        if damage:
+            self._hold_back(digest, events)
+            return
+        if self.state.pending.pop(digest, None) is not None:
+            self.state.duplicates += 1
+        self.state.seen.add(digest)
+        self.state.mail_items_accessed += 1
+        yield from events
 
-    def _count(self, record_id: str, created: object, damage: str | None,
-               events: list[AuditEvent] | None = None) -> bool:
-        """De-duplicate one record; True when its events are to be handed out now."""
+    def _first_sight(self, record_id: str, created: object) -> bytes | None:
+        """The record's digest when no whole copy was seen before; None for a duplicate."""
         self.coverage.records += 1
         self._widen(created)
         digest = record_digest(record_id)
-        state = self.state
-        if digest in state.seen:
-            state.duplicates += 1
-            return False
-        if damage and events is not None:
-            return self._hold_back(digest, damage, events)
-        if state.pending.pop(digest, None) is not None:
-            state.duplicates += 1
-        state.seen.add(digest)
-        return True
+        if digest in self.state.seen:
+            self.state.duplicates += 1
+            return None
+        return digest
 
-    def _hold_back(self, digest: bytes, damage: str, events: list[AuditEvent]) -> bool:
+    def _count(self, record_id: str, created: object) -> None:
+        """Count and de-duplicate a record that yields no events."""
+        digest = self._first_sight(record_id, created)
+        if digest is not None:
+            self.state.seen.add(digest)
+
+    def _hold_back(self, digest: bytes, events: list[AuditEvent]) -> None:
         """A damaged copy waits in case a whole one follows; the better damaged copy is kept."""
         score = sum(len(e.items) + (e.folder_key is not None) for e in events) + len(events)
         held = self.state.pending.get(digest)
         if held is not None:
             self.state.duplicates += 1
             if held.score >= score:
-                return False
+                return
         self.state.pending[digest] = _Pending(score, events)
-        return False
 
     def _widen(self, created: object) -> None:
         if not isinstance(created, str) or not created:

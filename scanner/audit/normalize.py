@@ -7,6 +7,7 @@ are read: `Item.ParentFolder` (RecordType 2, classic Outlook) and `Folders[]` (R
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import re
 from typing import Any
@@ -47,8 +48,15 @@ def _us_time(text: str) -> dt.datetime | None:
 
 
 def normalise_ip(text: Any) -> str | None:
+    if not isinstance(text, str):
+        return None
+    return _normalise_ip(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalise_ip(text: str) -> str | None:
     """`1.2.3.4:5`, `[2001:db8::1]:443`, `::ffff:1.2.3.4` → the bare address, IPv6 compressed."""
-    if not isinstance(text, str) or not text.strip():
+    if not text.strip():
         return None
     text = text.strip()
     for pattern in (BRACKETED, IPV4_PORT):
@@ -159,7 +167,7 @@ def _common_fields(record: dict) -> dict[str, Any]:
 def _folder_fields(folder: dict) -> dict[str, Any]:
     item = folder.get("_item") or {}
     raw_id = text_of(folder.get("id")) or (text_of(item.get("id")) if "id" not in folder else None)
-    decoded = entryid.decode_folder_id(raw_id)
+    decoded = _decode_folder_id(raw_id)
     return dict(
         folder_id=raw_id,
         folder_name=text_of(folder.get("name")),
@@ -189,3 +197,9 @@ def message_id(value: Any) -> str | None:
         return None
     text = text.strip()
     return text if text.startswith("<") else f"<{text}>"
+
+
+@functools.lru_cache(maxsize=8192)
+def _decode_folder_id(raw_id: str | None) -> entryid.DecodedId:
+    """Folder ids repeat across records; DecodedId is frozen, so one decoding serves all."""
+    return entryid.decode_folder_id(raw_id)
