@@ -113,3 +113,16 @@ def test_a_tar_of_a_drive_is_read_by_dissect(
         assert handle.read() == files[0].data
     assert target.stat(f"{volume}/Users/bob/NTUSER.DAT".lstrip("/")).modified == \
         dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc)
+
+
+def test_an_archive_of_loose_files_is_searched_whole(tmp_path: Path) -> None:
+    pytest.importorskip("dissect.target", reason="archives are read by the ostscan[images] extra")
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "handed-over.zip", "w") as archive:
+        archive.writestr("mail/bob.ost", b"!BDN" + b"\0" * 508)
+
+    target = open_target(str(tmp_path / "handed-over.zip"))
+
+    assert (target.volumes(), target.loose) == ([""], True)
+    assert list(target.walk_files("")) == ["mail/bob.ost"]

@@ -58,7 +58,9 @@ class DissectTarget(Target):
             return letters
         if not mounts:
             return {}
-        return self._volumes_in_tree() or {"": ""}
+        found = self._volumes_in_tree()
+        self.loose = not found        # a data volume or an archive of loose files: search all
+        return found or {"": ""}
 
     def _volumes_in_tree(self) -> dict[str, str]:
         """An archive dissect sees no OS in (a zipped KAPE folder, a tar of a drive): find
