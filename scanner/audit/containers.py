@@ -25,8 +25,10 @@ FORMAT_CSV = "csv"
 FORMAT_JSON_LINES = "json-lines"
 FORMAT_JSON = "json"
 
-FAST_JSON = re.compile(r'\s*\{\s*"CreationTime"\s*:\s*"([^"]*)"\s*,\s*"Id"\s*:\s*"([^"]*)"')
-FAST_CSV = re.compile(r'\{""CreationTime"":""([^"]*)"",""Id"":""([^"]*)""')
+FAST_JSON = re.compile(r'\s*\{\s*"CreationTime"\s*:\s*"([^"]*)"\s*,\s*"Id"\s*:\s*"([^"]*)"'
+                       r'(?:\s*,\s*"Operation"\s*:\s*"([^"]*)")?')
+FAST_CSV = re.compile(r'\{""CreationTime"":""([^"]*)"",""Id"":""([^"]*)""'
+                      r'(?:,""Operation"":""([^"]*)"")?')
 JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]]')
 
 AUDIT_COLUMNS = ("auditdata", "raweventdata")
@@ -47,6 +49,7 @@ class RawRecord:
     row: dict[str, str] | None = None      # a CSV row that is itself a (flattened) record
     record_id: str | None = None           # read without parsing (fast path)
     creation_time: str | None = None
+    operation: str | None = None
     envelope: dict[str, str] | None = None  # small CSV columns beside AuditData
     candidate: bool = True                  # may be MailItemsAccessed: parse it
     empty: bool = False                     # the AuditData cell is empty
@@ -85,10 +88,20 @@ def _first_line(stream: TextIO) -> tuple[int, str | None]:
 
 
 def fast_json_record(line: int, text: str) -> RawRecord:
-    match = FAST_JSON.match(text)
-    record = RawRecord(line, text=text, candidate=MAIL_ITEMS_ACCESSED in text)
-    if match:
-        record.creation_time, record.record_id = match.group(1), match.group(2)
+    return _with_fast_fields(RawRecord(line), text, FAST_JSON.match(text))
+
+
+def _with_fast_fields(record: RawRecord, text: str, match: re.Match | None) -> RawRecord:
+    """The first keys of a standard AuditData, read without parsing it."""
+    record.text = text
+    if match is None:
+        record.candidate = MAIL_ITEMS_ACCESSED in text
+        return record
+    record.creation_time, record.record_id, record.operation = match.groups()
+    if record.operation is None:
+        record.candidate = MAIL_ITEMS_ACCESSED in text
+    else:
+        record.candidate = record.operation == MAIL_ITEMS_ACCESSED
     return record
 
 
@@ -178,7 +191,7 @@ class _CsvLayout:
         self.delimiter = delimiter
         self.audit = next((header.index(c) for c in AUDIT_COLUMNS if c in header), None)
         self.envelope = [(i, name) for i, name in enumerate(header) if name in ENVELOPE_COLUMNS]
-        self.cell_start = re.compile(rf'(?:^|(?<={re.escape(delimiter)}))"(?=\s*\{{)')
+        self.cell_start = delimiter + '"{'
         self.cell_end = '}"' + delimiter
 
     def record(self, line: int, text: str) -> RawRecord:
@@ -195,10 +208,12 @@ class _CsvLayout:
         Inside a quoted JSON cell every quote is doubled, so the first `}"` followed by the
         delimiter or the line end closes the cell.
         """
-        start = self.cell_start.search(text)
-        if start is None:
-            return None
-        begin = start.end()
+        if text.startswith('"{'):
+            begin = 1
+        else:
+            begin = text.find(self.cell_start) + len(self.cell_start) - 1
+            if begin < len(self.cell_start) - 1:
+                return None
         end = text.find(self.cell_end, begin)
         if end < 0:
             stripped = text.rstrip("\r\n")
@@ -211,11 +226,13 @@ class _CsvLayout:
             return None
 
         record = RawRecord(line, envelope=self._envelope(cells) if self.envelope else None)
-        record.candidate = MAIL_ITEMS_ACCESSED in text
         match = FAST_CSV.match(text, begin)
-        if match:
-            record.creation_time, record.record_id = match.group(1), match.group(2)
-        if record.candidate or match is None:
+        if match is None:
+            return _with_fast_fields(record, text[begin:end + 1].replace('""', '"'), None)
+        record.creation_time, record.record_id, record.operation = match.groups()
+        record.candidate = (record.operation == MAIL_ITEMS_ACCESSED if record.operation
+                            else MAIL_ITEMS_ACCESSED in text)
+        if record.candidate:
             record.text = text[begin:end + 1].replace('""', '"')
         return record
 
@@ -225,19 +242,12 @@ class _CsvLayout:
             row = dict(zip(self.header, cells, strict=False))
             return RawRecord(line, row=row, candidate=candidate)
         audit_text = cells[self.audit].strip() if self.audit < len(cells) else ""
-        record = RawRecord(line, envelope=self._envelope(cells), candidate=candidate)
+        record = RawRecord(line, envelope=self._envelope(cells))
         if not audit_text:
             record.empty = True
             return record
-        return _with_fast_fields(record, audit_text)
+        return _with_fast_fields(record, audit_text, FAST_JSON.match(audit_text))
 
     def _envelope(self, cells: list[str]) -> dict[str, str]:
         return {name: cells[i] for i, name in self.envelope if i < len(cells) and cells[i]}
 
-
-def _with_fast_fields(record: RawRecord, text: str) -> RawRecord:
-    record.text = text
-    match = FAST_JSON.match(text)
-    if match:
-        record.creation_time, record.record_id = match.group(1), match.group(2)
-    return record

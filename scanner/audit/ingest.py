@@ -180,9 +180,12 @@ class _FileReader:
             self.coverage.empty_audit_data += 1
             self.state.error(self.source, raw.line, "empty AuditData cell; row skipped")
             return
-        if not raw.candidate and raw.record_id is not None:
-            self._count(raw.record_id, raw.creation_time)
-            return
+        if raw.record_id is not None:
+            if not raw.candidate:
+                self._count(raw.record_id, raw.creation_time)
+                return
+            if self._known_copy(raw):
+                return
 
         value, damage = (raw.row, None) if raw.row is not None else auditdata.parse_json(raw.text)
         found = False
@@ -193,6 +196,17 @@ class _FileReader:
             self._damaged(raw.line, damage or "unreadable")
         elif not found:
             self.without_record += 1
+
+    def _known_copy(self, raw: containers.RawRecord) -> bool:
+        """A MailItemsAccessed row whose whole copy was already read: count it, skip parsing."""
+        if record_digest(raw.record_id) not in self.state.seen:
+            return False
+        self.coverage.records += 1
+        self._widen(raw.creation_time)
+        self.state.duplicates += 1
+        if raw.operation == containers.MAIL_ITEMS_ACCESSED:
+            self.coverage.mail_items_accessed += 1
+        return True
 
     def _record(self, record: dict, damage: str | None,
                 raw: containers.RawRecord) -> Iterator[AuditEvent]:
