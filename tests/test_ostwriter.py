@@ -259,7 +259,7 @@ def test_pffinfo_and_pffexport_read_the_file(version: int, tmp_path: Path) -> No
     exported = tmp_path / "out.export"
     inbox = exported / "Root - Mailbox" / "IPM_SUBTREE" / "Inbox"
     assert len([p for p in inbox.iterdir() if p.name.startswith("Message")]) == 30
-    items = [p for p in exported.rglob("*") if p.name[:7] in ("Message", "Appoint")]
+    items = [p for p in exported.rglob("*") if p.is_dir() and p.name[:7] in ("Message", "Appoint")]
     assert len(items) == 45
 
 
