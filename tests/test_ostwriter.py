@@ -317,3 +317,40 @@ def test_unknown_version_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="unsupported format version 14"):
         write_ost(spec, tmp_path / "ansi.ost")
+
+
+CASE = Path(__file__).resolve().parent.parent / "fixtures" / "example-case"
+SERVER_OST = "hosts/SRV-FILE01/Users/Administrator/AppData/Local/Microsoft/Outlook/"
+
+
+def test_example_case_regenerates_byte_for_byte(tmp_path: Path) -> None:
+    from fixtures.make_example_case import build
+
+    build(tmp_path)
+    made = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(CASE) for p in CASE.rglob("*") if p.is_file())
+
+    assert made == committed
+    for relative in made:
+        assert (tmp_path / relative).read_bytes() == (CASE / relative).read_bytes(), relative
+
+
+def test_example_case_server_ost_was_made_by_the_malicious_session() -> None:
+    import csv
+    import json
+
+    from scanner.entryid import decode_store_id
+
+    with (CASE / "audit" / "purview-export.csv").open(encoding="utf-8-sig", newline="") as f:
+        audit = [json.loads(row["AuditData"]) for row in csv.DictReader(f)]
+    malicious = sorted((a for a in audit if a["ClientIPAddress"] == "198.51.100.77"),
+                       key=lambda a: a["CreationTime"])
+    folders = pypff_folders(CASE / SERVER_OST / "jdoe@contoso.example.ost")
+    first = decode_store_id(malicious[0]["Item"]["ParentFolder"]["Id"])
+
+    assert len(malicious) == 14 and malicious[0]["CreationTime"] == "2024-03-14T02:37:51"
+    assert filetime(entries(folders[""])[0x3007][1]) == datetime(2024, 3, 14, 2, 37, 51,
+                                                                 tzinfo=timezone.utc)
+    assert (first.database_guid, first.global_counter) == (
+        "41f7c2d8-0e6b-4a39-b5d1-8c2e7f0a6b43", 0x10C)
+    assert entries(folders[INBOX])[0x67F4][1] == bytes.fromhex("010000000000010c")
