@@ -75,7 +75,7 @@ class FolderRecord:
     container_class: str | None = None         # 0x3613
     item_count: int | None = None              # 0x3602
     unread_count: int | None = None            # 0x3603
-    message_count: int | None = None           # sub-messages libpff sees
+    message_count: int | None = None           # --items only: sub-messages libpff sees
     created: dt.datetime | None = None         # 0x3007
     modified: dt.datetime | None = None        # 0x3008
     replica_id: int | None = None              # 0x67F4 low 16 bits

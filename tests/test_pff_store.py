@@ -97,7 +97,7 @@ def test_file_name_clue(fe01_ost: Path) -> None:
 def test_fe01_inbox_counts_and_local_id(fe01: StoreReading) -> None:
     inbox = folder(fe01, "/Root - Mailbox/IPM_SUBTREE/Inbox")
 
-    assert (inbox.item_count, inbox.unread_count, inbox.message_count) == (31, 5, 31)
+    assert (inbox.item_count, inbox.unread_count, inbox.message_count) == (31, 5, None)
     assert inbox.container_class == "IPF.Note"
     assert (inbox.replica_id, inbox.global_counter) == (0, 0xC)
     assert (inbox.id_scope, inbox.database_guid) == ("local", None)
@@ -152,7 +152,7 @@ def test_items_give_delivery_range_and_message_ids(fe01_items: StoreReading) -> 
 
     assert inbox.first_delivery == dt.datetime(2021, 2, 8, 11, 14, 25, 129884, tzinfo=UTC)
     assert inbox.last_delivery == dt.datetime(2021, 3, 8, 16, 12, 18, 744658, tzinfo=UTC)
-    assert len(inbox.message_ids) == 31
+    assert len(inbox.message_ids) == 31 and inbox.message_count == 31
     assert len(all_ids) == 215
     assert all(i.startswith("<") and i.endswith(">") for i in all_ids)
     assert "Welcome to MyAnalytics" not in json.dumps(to_jsonable(fe01_items))

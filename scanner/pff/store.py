@@ -206,8 +206,9 @@ def _visit(folder: Any, path: str, depth: int, walk: _Walk) -> list[tuple[Any, s
         _note_folder(folder, record, found, walk, depth)
     except Exception as exc:  # damage as data: keep what was read
         errors.append(f"properties: {_one_line(exc)}")
-    record.message_count = _message_total(folder, errors)
     if walk.items:
+        # libpff reads the whole contents table to count messages: only when asked for items
+        record.message_count = _message_total(folder, errors)
         _read_items(folder, record, walk.codepage, errors)
 
     children = _children(folder, path, depth, errors)
