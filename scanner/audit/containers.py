@@ -107,8 +107,9 @@ def _with_fast_fields(record: RawRecord, text: str, match: re.Match | None) -> R
 
 def _json_lines(stream: TextIO, first_number: int, first: str) -> Iterator[RawRecord]:
     for number, line in _numbered(stream, first_number, first):
-        if line.strip():
-            yield fast_json_record(number, line.strip())
+        line = line.strip()
+        if line:
+            yield fast_json_record(number, line)
 
 
 def _json_document(stream: TextIO, first_number: int, first: str) -> Iterator[RawRecord]:

@@ -8,7 +8,6 @@ and with the rare damaged MailItemsAccessed copies held back until a whole copy 
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -29,6 +28,7 @@ from scanner.audit.sources import SourceError, TextSource, iter_sources
 from scanner.console import Console
 
 EXPORT_LIMITS = (5_000, 50_000)
+MAX_RESULT_COUNT = 50_000_000      # ResultIndex bitmaps: at most 6 MB each
 MAIL_ITEMS_ACCESSED = "mailitemsaccessed"
 
 
@@ -155,7 +155,7 @@ class _FileReader:
         self.text_source = source
         self.first: str | None = None
         self.last: str | None = None
-        self.result_sets: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.result_sets: dict[tuple[str, str], bytearray] = {}
         self.without_record = 0
         self.coverage = InputCoverage(source.name, "unknown", 0, 0, 0, None, None)
 
@@ -292,10 +292,19 @@ class _FileReader:
             self.last = key
 
     def _track_result_set(self, envelope: dict[str, str]) -> None:
+        """Mark ResultIndex in a bitmap per (RunspaceId, ResultCount): one bit per row."""
         count = envelope.get("resultcount")
         index = envelope.get("resultindex")
-        if count and index:
-            self.result_sets[(envelope.get("runspaceid", ""), count)].add(index)
+        if not (count and index and count.isdigit() and index.isdigit()):
+            return
+        total, position = int(count), int(index) - 1
+        if total > MAX_RESULT_COUNT or not 0 <= position < total:
+            return
+        key = (envelope.get("runspaceid", ""), count)
+        bitmap = self.result_sets.get(key)
+        if bitmap is None:
+            bitmap = self.result_sets[key] = bytearray((total + 7) // 8)
+        bitmap[position >> 3] |= 1 << (position & 7)
 
     def _damaged(self, line: int | None, reason: str) -> None:
         self.coverage.damaged += 1
@@ -309,10 +318,11 @@ class _FileReader:
             coverage.warnings.append(
                 f"input stops at exactly {coverage.rows:,} rows, an export limit: "
                 "later records are probably missing")
-        for (runspace, count), indexes in sorted(self.result_sets.items()):
-            if count.isdigit() and len(indexes) < int(count):
+        for (runspace, count), bitmap in sorted(self.result_sets.items()):
+            present = sum(bin(byte).count("1") for byte in bitmap)
+            if present < int(count):
                 coverage.warnings.append(
-                    f"ResultCount {count} but {len(indexes)} rows present"
+                    f"ResultCount {count} but {present} rows present"
                     + (f" (RunspaceId {runspace})" if runspace else ""))
         if self.without_record:
             self.state.error(self.source, None, f"{self.without_record} rows or values hold no "
