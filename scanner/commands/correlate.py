@@ -135,9 +135,10 @@ def correlate_command(
     problems: list[str] = []
     if report or audit:
         reports = list(_direct_reports(report, problems))
-        audit_side = audit_side_from_log(ingest(audit, console)) if audit else AuditSide([])
+        audit_side = (audit_side_from_log(ingest(audit, console), options.timelines) if audit
+                      else AuditSide([]))
     else:
-        reports, audit_side = _from_case(case or DEFAULT_CASE, console)
+        reports, audit_side = _from_case(case or DEFAULT_CASE, options.timelines, console)
     result = correlate(reports, audit_side, ruleset, marks, options)
     _finish(result, fmt, output, problems, console)
 
@@ -184,7 +185,9 @@ def _direct_reports(paths: list[str], problems: list[str]) -> Iterator[tuple[str
                             else f"{found.source}: not JSON: {exc}")
 
 
-def _from_case(path: str, console: Console) -> tuple[list[tuple[str, ScanReport]], AuditSide]:
+def _from_case(
+    path: str, timelines: bool, console: Console
+) -> tuple[list[tuple[str, ScanReport]], AuditSide]:
     if not os.path.exists(path):
         console.error(f"{path}: no such case; run `ostscan collect` first or give --report/--audit")
         raise typer.Exit(exitcodes.FAILED)
@@ -192,7 +195,7 @@ def _from_case(path: str, console: Console) -> tuple[list[tuple[str, ScanReport]
         with CaseStore(path) as store:
             reports = list(store.reports())
             side = audit_side_from_events(list(store.audit_events("sync")),
-                                          list(store.audit_events("bind")))
+                                          list(store.audit_events("bind")), timelines)
     except (CaseError, ReportError) as exc:
         console.error(str(exc))
         raise typer.Exit(exitcodes.FAILED) from exc
@@ -237,7 +240,7 @@ def match(
         console.error(f"{ost}: no such file")
         raise typer.Exit(exitcodes.FAILED)
     report = scan_path(ost, ScanOptions(host_name=host_name, egress_ip=egress_ip), console)
-    side = audit_side_from_log(ingest(audit, console))
+    side = audit_side_from_log(ingest(audit, console), timelines=fmt == Format.html)
     marks = build_marks(session)
     if session and not any(marks.reasons(view) for view in side.sessions):
         console.warn(f"no Sync session {', '.join(session)} in the audit inputs")

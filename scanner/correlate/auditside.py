@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from scanner.audit.events import AuditEvent, SyncSession, ThrottleWindow
 from scanner.audit.ingest import AuditLog
 from scanner.audit.sessions import build_sessions, throttle_windows
-from scanner.correlate.copies import FolderKey, folder_key_text, normal_ip, parse_folder_key
+from scanner.correlate.copies import (
+    FolderKey,
+    folder_key_text,
+    normal_ip,
+    parse_folder_key,
+    version_build,
+)
 
 
 @dataclass
@@ -74,7 +80,7 @@ def session_view(session: SyncSession) -> SessionView:
         database_guids=guids,
         provider_uids={u.lower() for u in session.provider_uids},
         client_ips={normal_ip(ip) for ip in session.client_ips if ip},
-        client_versions={v.strip() for v in session.client_versions if v},
+        client_versions={version_build(v) for v in session.client_versions if v},
     )
 
 
@@ -129,18 +135,20 @@ def _attach_bound_ids(views: list[SessionView], events: Iterable[AuditEvent]) ->
         view.bound_ids.update(i.internet_message_id for i in event.items if i.internet_message_id)
 
 
-def audit_side_from_log(log: AuditLog) -> AuditSide:
-    """From the audit reader's result (`scanner.audit.ingest.ingest`)."""
+def audit_side_from_log(log: AuditLog, timelines: bool = False) -> AuditSide:
+    """From the audit reader's result (`scanner.audit.ingest.ingest`); Sync times per session
+    are kept only for `timelines` (the HTML report)."""
     warnings = [f"{e.source_file}{f':{e.line}' if e.line else ''}: {e.reason}"
                 for e in log.errors]
     warnings += [f"{c.source_file}: {w}" for c in log.coverage for w in c.warnings]
-    return build_audit_side(log.sessions, log.sync_events, log.bind_events,
-                            log.throttle_windows, warnings)
+    return build_audit_side(log.sessions, log.sync_events if timelines else (),
+                            log.bind_events, log.throttle_windows, warnings)
 
 
 def audit_side_from_events(
-    sync_events: list[AuditEvent], bind_events: list[AuditEvent]
+    sync_events: list[AuditEvent], bind_events: list[AuditEvent], timelines: bool = False
 ) -> AuditSide:
     """From stored events (the case store): sessions rebuilt by the audit reader's own rules."""
     windows = throttle_windows(sync_events + bind_events)
-    return build_audit_side(build_sessions(sync_events), sync_events, bind_events, windows)
+    return build_audit_side(build_sessions(sync_events), sync_events if timelines else (),
+                            bind_events, windows)

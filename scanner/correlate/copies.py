@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator
@@ -39,10 +40,18 @@ class OstCopy:
     scan_started: dt.datetime | None
     scan_finished: dt.datetime | None
     message_ids: dict[FolderKey, list[str]] = field(default_factory=dict)
+    _labels: dict[FolderKey, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def has_identity(self) -> bool:
         return bool(self.database_guids) or self.provider_uid is not None
+
+    def folder_label(self, key: FolderKey) -> str:
+        """`path (database_guid:0xGC)`, as evidence lists the folders a session synced."""
+        label = self._labels.get(key)
+        if label is None:
+            label = self._labels[key] = f"{self.folders[key].path} ({folder_key_text(key)})"
+        return label
 
 
 def folder_key_text(key: FolderKey) -> str:
@@ -159,9 +168,14 @@ def _owners(store: StoreFile) -> set[str]:
 def _outlook_versions(host: HostContext | None) -> set[str]:
     if host is None:
         return set()
-    versions = {v for v in host.outlook_versions if v}
-    versions.update(p.version for p in host.outlook_processes if p.version)
+    versions = {version_build(v) for v in host.outlook_versions if v}
+    versions.update(version_build(p.version) for p in host.outlook_processes if p.version)
     return versions
+
+
+def version_build(version: str) -> str:
+    """Major.minor.build.revision, the form both OUTLOOK.EXE and ClientVersion give."""
+    return ".".join(version.strip().split(".")[:4])
 
 
 def _egress(host: HostContext | None, name: str, egress: dict[str, str]) -> set[str]:
@@ -188,6 +202,7 @@ def _norm_path(path: str) -> str:
     return path.replace("\\", "/").lower()
 
 
+@functools.lru_cache(maxsize=65536)
 def normal_ip(text: str) -> str:
     """One text form per address, so that audit and host values compare equal."""
     text = text.strip().strip("[]")

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanner.correlate.auditside import SessionView
-from scanner.correlate.copies import FolderKey, OstCopy, folder_key_text
+from scanner.correlate.copies import FolderKey, OstCopy
 from scanner.correlate.model import CONTRADICTS, NEUTRAL, SUPPORTS, UNKNOWN, Evidence
-from scanner.timeutil import iso
 
 WEIGHTS = {
     "database_guid": 3.0,
@@ -183,7 +182,7 @@ def check_folder_overlap(copy: OstCopy, party: AuditParty) -> tuple[Evidence, di
     ratio = round(len(shared) / len(synced), 3) if synced else None
     facts = {"folder_overlap_count": len(shared), "folder_overlap_ratio": ratio,
              "session_folder_count": len(synced)}
-    names = [f"{copy.folders[k].path} ({folder_key_text(k)})" for k in shared]
+    names = [copy.folder_label(k) for k in shared]
     audit = f"{len(synced)} synced folder id(s)"
     if not synced or not copy.folders:
         side = "the Sync records" if not synced else "the OST"
@@ -207,7 +206,7 @@ def check_creation(copy: OstCopy, party: AuditParty) -> tuple[Evidence, dict[str
     """Root folder creation (survives a copy) against the session's first Sync."""
     delta = _hours(copy.root_created, party.first)
     facts = {"creation_delta_hours": delta, "session_before_ost": _ended_before(copy, party)}
-    ost, audit = iso(copy.root_created), iso(party.first)
+    ost, audit = copy.root_created, party.first
     if delta is None:
         return _item("creation_time", ost, audit, UNKNOWN, "no root folder creation time",
                      "attribution"), facts
@@ -239,7 +238,7 @@ def check_birth(copy: OstCopy, party: AuditParty) -> tuple[Evidence, dict[str, A
     """The file system birth time: reset when the file is copied, so only supports."""
     delta = _hours(copy.file_birth, party.first)
     facts = {"birth_delta_hours": delta}
-    ost, audit = iso(copy.file_birth), iso(party.first)
+    ost, audit = copy.file_birth, party.first
     if delta is None:
         return _item("file_birth", ost, audit, UNKNOWN, "no file birth time", "attribution"), facts
     if abs(delta) <= NEAR_HOURS:
@@ -258,7 +257,7 @@ def check_last_write(copy: OstCopy, party: AuditParty) -> tuple[Evidence, dict[s
         "written_before_session": None if before is None else before < -SLACK_HOURS,
         "session_overlaps_ost": _overlaps(copy, party),
     }
-    ost, audit = iso(copy.last_write), iso(party.last)
+    ost, audit = copy.last_write, party.last
     if delta is None:
         return _item("last_write", ost, audit, UNKNOWN, "no last write time", "attribution"), facts
     if facts["written_before_session"]:
@@ -287,18 +286,13 @@ def check_client_version(copy: OstCopy, party: AuditParty) -> tuple[Evidence, di
         return _item("client_version", ost, audit, UNKNOWN,
                      "Outlook build or ClientVersion unknown", "attribution"), {
             "client_version_match": None}
-    host = {_build(v) for v in copy.outlook_versions}
-    if host & {_build(v) for v in party.client_versions}:
+    if copy.outlook_versions & party.client_versions:
         return _item("client_version", ost, audit, SUPPORTS,
                      "the host's Outlook build equals ClientVersion", "attribution"), {
             "client_version_match": True}
     return _item("client_version", ost, audit, CONTRADICTS,
                  "the host's Outlook build differs from ClientVersion (or was updated since)",
                  "attribution"), {"client_version_match": False}
-
-
-def _build(version: str) -> str:
-    return ".".join(version.strip().split(".")[:4])
 
 
 def check_egress_ip(copy: OstCopy, party: AuditParty) -> tuple[Evidence, dict[str, Any]]:

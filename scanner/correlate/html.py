@@ -6,6 +6,7 @@ and last write; tables list the conclusions, the findings with their evidence, a
 
 from __future__ import annotations
 
+import datetime as dt
 from html import escape
 from typing import TextIO
 
@@ -35,6 +36,8 @@ WIDTH, LEFT, ROW = 900, 260, 26
 
 
 def _e(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        value = iso(value)
     return escape("" if value is None else str(value), quote=True)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -11,6 +12,7 @@ from scanner.correlate.model import (
     CORRELATION_DOCUMENT,
     CORRELATION_SCHEMA_VERSION,
     CorrelationResult,
+    Evidence,
     Finding,
     SessionConclusion,
 )
@@ -136,9 +138,24 @@ def finding_record(f: Finding) -> dict[str, Any]:
         "ostscan.report_id": f.report_id,
         "ostscan.ost_status": f.ost_status,
         "ostscan.facts": f.facts,
-        "ostscan.evidence": to_jsonable(f.evidence),
+        "ostscan.evidence": [evidence_json(e) for e in f.evidence],
         "ostscan.exposure": to_jsonable(f.exposure),
     }
+
+
+def evidence_json(item: Evidence) -> dict[str, Any]:
+    """One evidence item as JSON (by hand: this runs once per check of every finding)."""
+    return {"check": item.check, "ost_value": _value(item.ost_value),
+            "audit_value": _value(item.audit_value), "outcome": item.outcome,
+            "weight": item.weight, "note": item.note, "scope": item.scope}
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        return {k: _value(v) for k, v in value.items()}
+    return value
 
 
 def conclusion_record(c: SessionConclusion) -> dict[str, Any]:

@@ -12,7 +12,7 @@ Files are read with PyYAML's safe composer only; every error carries the file an
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,13 +88,17 @@ class Rule:
     path: str
     line: int
     precedence: int = 50
+    test: Callable[[dict[str, Any]], bool] | None = None
+
+    def __post_init__(self) -> None:
+        self.test = predicate(self.condition)
 
     @property
     def order(self) -> tuple[int, int, str]:
         return (LEVELS[self.level], self.precedence, self.id)
 
     def matches(self, facts: dict[str, Any]) -> bool:
-        return evaluate(self.condition, facts)
+        return self.test(facts)
 
 
 @dataclass
@@ -118,6 +122,21 @@ def evaluate(condition: Condition, facts: dict[str, Any]) -> bool:
     if condition.kind == "any":
         return any(evaluate(child, facts) for child in condition.children)
     return not evaluate(condition.children[0], facts)
+
+
+def predicate(condition: Condition) -> Callable[[dict[str, Any]], bool]:
+    """The condition as nested closures over the same `_leaf` semantics: evaluation without
+    walking the tree each time. Plain functions only; nothing is parsed or evaluated as code."""
+    if isinstance(condition, Leaf):
+        fact = condition.fact
+        return lambda facts: _leaf(condition, facts.get(fact))
+    children = tuple(predicate(child) for child in condition.children)
+    if condition.kind == "all":
+        return lambda facts: all(test(facts) for test in children)
+    if condition.kind == "any":
+        return lambda facts: any(test(facts) for test in children)
+    only = children[0]
+    return lambda facts: not only(facts)
 
 
 def _same(a: Any, b: Any) -> bool:
