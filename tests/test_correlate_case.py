@@ -164,3 +164,23 @@ def test_correlate_without_a_case_fails_clearly(tmp_path: Path) -> None:
     assert result.exit_code == exitcodes.FAILED
     assert "no such case" in result.output
     assert not Path(missing).exists()
+
+
+def test_correlate_directly_over_reports_and_audit_to_html(tmp_path: Path) -> None:
+    report = str(_write_report(tmp_path / "host7.json", 7))
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"document": "ostscan.scan_report"}', encoding="utf-8")
+    audit = str(_audit(tmp_path))
+    out = tmp_path / "report.html"
+
+    result = CliRunner().invoke(app, [
+        "correlate", "--report", report, "--report", str(bad), "--audit", audit,
+        "--mailbox", MAILBOX.upn, "--egress", "HOST00007=203.0.113.7", "--format", "html",
+        "-o", str(out), "-q"])
+
+    assert result.exit_code == exitcodes.PARTIAL      # bad.json refused, the rest correlated
+    assert f"{bad}: schema_version" in result.output
+    html = out.read_text(encoding="utf-8")
+    assert "HOST00007" in html and "held-by-collected-devices" in html
+    assert "egress_ip</b> supports" in html
+    assert html.count("<circle") == 20                # the 20 Sync events of the session

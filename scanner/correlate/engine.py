@@ -38,6 +38,7 @@ from scanner.correlate.model import (
 )
 from scanner.correlate.rules import Rule, RuleSet
 from scanner.records import STATUS_OK, STATUS_PARTIAL, ScanReport
+from scanner.timeutil import iso
 
 
 @dataclass
@@ -95,6 +96,7 @@ def correlate(
     warnings = [f"{trimmed} OST(s) met none of their own sessions and more than "
                 f"{options.unrelated_limit} other mailboxes; the rest are not listed "
                 "(--unrelated-limit)"] if trimmed else []
+    warnings += _throttled(audit, scope)
     result = CorrelationResult(
         findings=findings,
         conclusions=conclude(fleet, audit, findings, marked),
@@ -105,6 +107,14 @@ def correlate(
     if options.timelines:
         result.timelines = timelines(fleet, audit, findings, marked)
     return result
+
+
+def _throttled(audit: AuditSide, scope: _Scope) -> list[str]:
+    """Microsoft: after IsThrottled, treat 24 h as unaudited and all mail as accessed."""
+    marked = set(scope.marked_mailboxes)
+    return [f"{w.mailbox_upn}: Bind auditing throttled from {iso(w.start)} to {iso(w.end)}; "
+            "assume every item of the mailbox was accessed in that window"
+            for w in audit.throttle_windows if (w.mailbox_upn or "").lower() in marked]
 
 
 def candidate_sessions(copy: OstCopy, audit: AuditSide) -> dict[str, SessionView]:
