@@ -11,6 +11,7 @@ Files are read with PyYAML's safe composer only; every error carries the file an
 
 from __future__ import annotations
 
+import importlib.resources
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -37,8 +38,12 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 
 
 def default_rules_dir() -> Path:
-    """The rules shipped with ostscan: `rules/` beside the `scanner` package."""
-    return Path(__file__).resolve().parents[2] / "rules"
+    """The rules shipped with ostscan: the repository's `rules/`, installed as
+    `scanner.builtin_rules`."""
+    beside = Path(__file__).resolve().parents[2] / "rules"
+    if beside.is_dir():
+        return beside
+    return Path(str(importlib.resources.files("scanner.builtin_rules")))
 
 
 @dataclass
