@@ -29,6 +29,7 @@ WEIGHTS = {
     "outlook_open": 0.5,
 }
 NEAR_HOURS = 24.0        # a time this close to the session counts as "at the session"
+CREATED_HOURS = 1.0      # a new OST's root folder is created as its first Sync starts
 SLACK_HOURS = 1.0        # clock skew and audit latency allowed when ordering times
 
 # The facts rules may name, and the Python types their values have (None = unknown).
@@ -210,12 +211,13 @@ def check_creation(copy: OstCopy, party: AuditParty) -> tuple[Evidence, dict[str
     if delta is None:
         return _item("creation_time", ost, audit, UNKNOWN, "no root folder creation time",
                      "attribution"), facts
-    if abs(delta) <= NEAR_HOURS:
+    if facts["session_before_ost"]:
+        note = (f"OST created {_span(delta)} the first Sync, after the session's last Sync: "
+                "it cannot have produced this copy")
+        return _item("creation_time", ost, audit, CONTRADICTS, note, "attribution"), facts
+    if abs(delta) <= CREATED_HOURS:
         note = f"OST created {_span(delta)} the session's first Sync"
         return _item("creation_time", ost, audit, SUPPORTS, note, "attribution"), facts
-    if facts["session_before_ost"]:
-        note = "the session's last Sync precedes the OST: it cannot have produced this copy"
-        return _item("creation_time", ost, audit, CONTRADICTS, note, "attribution"), facts
     note = f"OST created {_span(delta)} the first Sync: older copy, not made by this session"
     return _item("creation_time", ost, audit, NEUTRAL, note, "attribution"), facts
 

@@ -1,0 +1,74 @@
+"""The bundled example case end to end: scan its hosts, correlate with its audit export, and get
+the verdicts its build script says it should (fixtures/example-case/expected.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scanner import exitcodes
+from scanner.cli import app
+
+CASE = Path(__file__).resolve().parent.parent / "fixtures" / "example-case"
+EXPECTED = json.loads((CASE / "expected.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def findings(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    out = tmp_path_factory.mktemp("example")
+    reports = []
+    for host in sorted((CASE / "hosts").iterdir()):
+        report = out / f"{host.name}.json"
+        result = CliRunner().invoke(app, ["scan", str(host), "--host-name", host.name,
+                                          "-o", str(report), "-q"])
+        assert result.exit_code == exitcodes.OK, result.stderr
+        reports += ["--report", str(report)]
+
+    result = CliRunner().invoke(app, ["correlate", *reports,
+                                      "--audit", str(CASE / "audit/purview-export.csv"),
+                                      "--ip", EXPECTED["malicious_session"]["client_ip"],
+                                      "--format", "json", "-q"])
+    assert result.exit_code == exitcodes.OK, result.stderr
+    return json.loads(result.stdout)["findings"]
+
+
+@pytest.mark.parametrize("expected", EXPECTED["expected"],
+                         ids=lambda e: f"{e['host']}-{e['session']}")
+def test_verdicts_are_the_case_scripts(findings: list[dict], expected: dict) -> None:
+    host, session = expected["host"], expected["session_id"]
+    mailbox = next(f["mailbox"] for f in findings if f["session_key"] == session)
+
+    # a pair with another mailbox's sessions is one collapsed finding per OST and mailbox
+    found = [f for f in findings if f["host"] == host and f["session_key"] == session] or \
+        [f for f in findings if f["host"] == host and f["mailbox"] == mailbox
+         and f["session_key"] is None]
+
+    assert [f["verdict"] for f in found] == [expected["verdict"]]
+
+
+def test_server_copy_holds_the_malicious_sessions_copy(tmp_path: Path) -> None:
+    hosts = [p for p in sorted((CASE / "hosts").iterdir())]
+    reports = []
+    for host in hosts:
+        report = tmp_path / f"{host.name}.json"
+        CliRunner().invoke(app, ["scan", str(host), "--host-name", host.name, "-o", str(report),
+                                 "-q"])
+        reports += ["--report", str(report)]
+
+    result = CliRunner().invoke(app, ["correlate", *reports, "--audit",
+                                      str(CASE / "audit/purview-export.csv"),
+                                      "--session", EXPECTED["malicious_session"]["session_id"],
+                                      "-q"])
+
+    assert "The copy made by session f3b8d2a6-5e0c-4a97-b1d3-9c7e2f4a6b05 is on: SRV-FILE01" \
+        in result.stdout
+
+
+def test_no_match_with_a_session_that_ended_before_the_copy_existed(findings: list[dict]) -> None:
+    matches = [f for f in findings if f["verdict"] == "match"]
+
+    assert len(matches) == 3
+    assert all(f["session_last"] >= f["ost_created"] for f in matches)
