@@ -131,3 +131,22 @@ def test_match_command_on_fe01(fe01_ost: Path, tmp_path: Path) -> None:
     lines = out.read_text().splitlines()
     assert '"ostscan.verdict":"match"' in lines[0]
     assert '"ostscan.conclusion":"held-by-collected-devices"' in lines[-1]
+
+
+def test_locally_numbered_inbox_is_found_again_by_name(
+    fe01_report: ScanReport, tmp_path: Path
+) -> None:
+    # fe01 numbers Inbox locally (replica 0, counter 0xC): the server's Inbox id 0x10C is not in
+    # the file, so a synced Inbox can only be tied to the OST's Inbox (31 items) by its name.
+    folders = [*SERVER_FOLDERS, (0x10C, "Inbox")]
+    start = ROOT_CREATED + dt.timedelta(seconds=40)
+    audit = write_json_lines(sync_burst(_spec(), start, folders), tmp_path / "sync.jsonl")
+
+    finding = _correlate(fe01_report, audit).findings[0]
+
+    exposed = {x.folder_key: x for x in finding.exposure}
+    inbox = exposed[f"{DATABASE_GUID}:0x10C"]
+    assert (inbox.path, inbox.item_count, inbox.matched_by) == \
+        ("/Root - Mailbox/IPM_SUBTREE/Inbox", 31, "folder name")
+    assert exposed[f"{DATABASE_GUID}:0x10D"].matched_by == "folder id"
+    assert finding.facts["folder_overlap_count"] == 7

@@ -84,6 +84,7 @@ class SyncSession:
     database_guids: list[str]
     leaves_ost: bool                       # Client=MSExchangeRPC / OUTLOOK.EXE
     record_ids: list[str] = field(default_factory=list)
+    folder_names: dict[str, str] = field(default_factory=dict)  # folder key -> name, where known
 
 
 @dataclass

@@ -94,7 +94,27 @@ def _session(key: str, source: str, events: list[AuditEvent]) -> SyncSession:
         database_guids=_distinct(e.database_guid for e in events),
         leaves_ost=any(leaves_ost(e) for e in events),
         record_ids=_distinct(e.record_id for e in events),
+        folder_names=folder_names(events),
     )
+
+
+def folder_names(events: list[AuditEvent]) -> dict[str, str]:
+    """Each synced folder's name: `Name`, or the last part of a real `Path`."""
+    names = {}
+    for event in events:
+        key = folder_key_text(event)
+        path = event.folder_path if event.folder_path != UNKNOWN_PATH else None
+        name = event.folder_name or _last_part(path)
+        if key and name:
+            names.setdefault(key, name)
+    return names
+
+
+UNKNOWN_PATH = "Not Available"
+
+
+def _last_part(path: str | None) -> str | None:
+    return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] if path else None
 
 
 def folder_key_text(event: AuditEvent) -> str | None:

@@ -27,6 +27,7 @@ class SessionView:
     mailbox: str
     folder_keys: set[FolderKey]
     folder_paths: dict[FolderKey, str]
+    folder_names: dict[FolderKey, str]
     database_guids: set[str]
     provider_uids: set[str]
     client_ips: set[str]
@@ -64,6 +65,11 @@ class AuditSide:
         self.by_mailbox = dict(by_mailbox)
 
 
+def _keyed(names: dict[str, str]) -> dict[FolderKey, str]:
+    parsed = {parse_folder_key(text): name for text, name in names.items()}
+    return {key: name for key, name in parsed.items() if key is not None}
+
+
 def session_view(session: SyncSession) -> SessionView:
     keys = [parse_folder_key(text) for text in session.folder_keys]
     folder_keys = {key for key in keys if key is not None}
@@ -77,6 +83,7 @@ def session_view(session: SyncSession) -> SessionView:
         mailbox=mailbox_key(session),
         folder_keys=folder_keys,
         folder_paths=paths,
+        folder_names=_keyed(session.folder_names),
         database_guids=guids,
         provider_uids={u.lower() for u in session.provider_uids},
         client_ips={normal_ip(ip) for ip in session.client_ips if ip},

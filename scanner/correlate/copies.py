@@ -40,6 +40,7 @@ class OstCopy:
     scan_started: dt.datetime | None
     scan_finished: dt.datetime | None
     message_ids: dict[FolderKey, list[str]] = field(default_factory=dict)
+    local_folders: dict[str, FolderRecord] = field(default_factory=dict)  # by lower-case name
     _labels: dict[FolderKey, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -111,7 +112,18 @@ def _copy(
         scan_started=report.started,
         scan_finished=report.finished,
         message_ids={k: f.message_ids for k, f in folders.items() if f.message_ids},
+        local_folders=_local_mail_folders(store),
     )
+
+
+def _local_mail_folders(store: StoreFile) -> dict[str, FolderRecord]:
+    """Mailbox folders the OST numbers locally (Inbox, Sent Items, … in real OSTs): their server
+    id is not in the file, so a synced folder can only be found again by its name."""
+    found: dict[str, FolderRecord] = {}
+    for folder in store.folders:
+        if folder.id_scope == "local" and "/IPM_SUBTREE/" in folder.path:
+            found.setdefault(folder.name.lower(), folder)
+    return found
 
 
 def _lower(text: str | None) -> str | None:

@@ -270,6 +270,11 @@ def exposure(copy: OstCopy, view: SessionView) -> list[ExposedFolder]:
     for key in sorted(view.folder_keys & copy.folders.keys()):
         folder = copy.folders[key]
         exposed[key] = ExposedFolder(folder_key_text(key), folder.path, folder.item_count)
+    for key in sorted(view.folder_keys - copy.folders.keys()):
+        local = copy.local_folders.get(view.folder_names.get(key, "").lower())
+        if local is not None:
+            exposed[key] = ExposedFolder(folder_key_text(key), local.path, local.item_count,
+                                         matched_by="folder name")
     if view.bound_ids:
         for key, message_ids in copy.message_ids.items():
             bound = sorted(set(message_ids) & view.bound_ids)

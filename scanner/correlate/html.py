@@ -131,13 +131,14 @@ def _mark(mark: TimelineMark, x: float, y: int) -> str:
 
 def _exposure(findings: list[Finding]) -> str:
     rows = ["<tr><th>Host</th><th>OST</th><th>Session</th><th>Folder</th><th>Folder id</th>"
-            "<th>Items</th><th>Message-IDs also bound</th></tr>"]
+            "<th>Matched by</th><th>Items</th><th>Message-IDs also bound</th></tr>"]
     for f in findings:
         for folder in f.exposure:
             bound = "<br>".join(_e(i) for i in folder.bound_message_ids)
             rows.append(f"<tr><td>{_e(f.host)}</td><td><code>{_e(f.ost_path)}</code></td>"
                         f"<td><code>{_e(f.session_key)}</code></td><td>{_e(folder.path)}</td>"
                         f"<td><code>{_e(folder.folder_key)}</code></td>"
+                        f"<td>{_e(folder.matched_by)}</td>"
                         f"<td>{_e(folder.item_count)}</td><td>{bound}</td></tr>")
     if len(rows) == 1:
         return "<h2>Exposure</h2><p>No copy matched a session.</p>"

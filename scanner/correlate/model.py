@@ -53,6 +53,7 @@ class ExposedFolder:
     path: str
     item_count: int | None
     bound_message_ids: list[str] = field(default_factory=list)   # --items reports only
+    matched_by: str = "folder id"  # or "folder name": the OST numbers this folder locally
 
 
 @dataclass

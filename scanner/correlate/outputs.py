@@ -13,6 +13,7 @@ from scanner.correlate.model import (
     CORRELATION_SCHEMA_VERSION,
     CorrelationResult,
     Evidence,
+    ExposedFolder,
     Finding,
     SessionConclusion,
 )
@@ -203,10 +204,15 @@ def write_csv(result: CorrelationResult, stream: TextIO) -> None:
         writer.writerow([safe_cell(v) for v in _csv_row(f)])
 
 
+def _exposed_text(folder: ExposedFolder) -> str:
+    count = folder.item_count if folder.item_count is not None else "?"
+    by_name = ", matched by name" if folder.matched_by == "folder name" else ""
+    return f"{folder.path} ({count}{by_name})"
+
+
 def _csv_row(f: Finding) -> list[Any]:
     evidence = "; ".join(f"{e.check}={e.outcome}: {e.note}" for e in f.evidence)
-    folders = "; ".join(f"{x.path} ({x.item_count if x.item_count is not None else '?'})"
-                        for x in f.exposure)
+    folders = "; ".join(_exposed_text(x) for x in f.exposure)
     items = sum(x.item_count or 0 for x in f.exposure)
     return [CORRELATION_SCHEMA_VERSION, f.finding_id, f.verdict, f"{f.confidence:.2f}",
             " ".join(f.rule_ids), f.host, f.ost_path, f.ost_sha256, f.ost_status, f.mailbox,
