@@ -94,10 +94,18 @@ def _short(text: str, width: int) -> str:
 
 
 def _why(finding: Finding) -> str:
-    """The deciding evidence in a few words: supports for match, contradicts for unrelated."""
-    wanted = "contradicts" if finding.verdict == "unrelated" else "supports"
-    notes = [e.note for e in finding.evidence if e.outcome == wanted][:2]
-    return "; ".join(notes) or (finding.evidence[0].note if finding.evidence else "")
+    """The deciding evidence in a few words: identity against for `unrelated`, what ties the
+    copy to the session for `match`, and what keeps it from the session for `same-mailbox`."""
+    if finding.verdict == "unrelated":
+        picked = [e for e in finding.evidence if e.outcome == "contradicts"]
+    elif finding.verdict == "match":
+        picked = [e for e in finding.evidence
+                  if e.scope == "attribution" and e.outcome == "supports"]
+    else:
+        picked = [e for e in finding.evidence
+                  if e.scope == "attribution" and e.outcome in ("contradicts", "neutral")]
+    picked = sorted(picked, key=lambda e: -e.weight)[:2] or finding.evidence[:1]
+    return "; ".join(e.note for e in picked)
 
 
 # ---- JSON lines with ECS names ----------------------------------------------------------------
