@@ -47,7 +47,10 @@ def live_target(drive: Path, image: Path, monkeypatch: pytest.MonkeyPatch,
     reads the image in place of `\\\\.\\C:`."""
     target = local.LocalTarget(TargetSpec(kind, ""), {"C:": str(drive)}, "simulated host")
     reader = rawntfs.RawNtfsReader(device_for=lambda letter: str(image))
-    as_windows = lambda host: "C:\\" + str(Path(host).relative_to(drive)).replace("/", "\\")  # noqa: E731
+
+    def as_windows(host: str) -> str:
+        return "C:\\" + str(Path(host).relative_to(drive)).replace("/", "\\")
+
     target.raw_opener = lambda host: reader.open(as_windows(host))  # type: ignore[method-assign]
     real_open = open
 
