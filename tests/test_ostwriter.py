@@ -137,12 +137,22 @@ def test_root_folder_is_created_with_the_ost(written: tuple) -> None:
 def test_default_folders_carry_server_ids(written: tuple) -> None:
     _, path, _ = written
     folders = pypff_folders(path)
-    expected = {"Inbox": 0x10C, "Sent Items": 0x109, "Deleted Items": 0x10A, "Calendar": 0x10D,
-                "Contacts": 0x10E, "Drafts": 0x10F, "Junk Email": 0x115, "Tasks": 0x112}
+    expected = {"Calendar": 0x10D, "Contacts": 0x10E, "Drafts": 0x10F, "Junk Email": 0x115,
+                "Tasks": 0x112}
 
     for name, counter in expected.items():
         value = entries(folders[f"/Root - Mailbox/IPM_SUBTREE/{name}"])[0x67F4]
         assert value == (0x0014, b"\x01\x00" + counter.to_bytes(6, "big")), name
+
+
+def test_inbox_sent_and_deleted_are_numbered_locally_as_in_real_osts(written: tuple) -> None:
+    _, path, _ = written
+    folders = pypff_folders(path)
+    expected = {"Deleted Items": 0x0B, "Inbox": 0x0C, "Outbox": 0x0D, "Sent Items": 0x0E}
+
+    for name, counter in expected.items():
+        value = entries(folders[f"/Root - Mailbox/IPM_SUBTREE/{name}"])[0x67F4]
+        assert value == (0x0014, b"\x00\x00" + counter.to_bytes(6, "big")), name
 
 
 def test_inbox_holds_special_folder_entryids(written: tuple) -> None:
@@ -353,4 +363,4 @@ def test_example_case_server_ost_was_made_by_the_malicious_session() -> None:
                                                                  tzinfo=timezone.utc)
     assert (first.database_guid, first.global_counter) == (
         "41f7c2d8-0e6b-4a39-b5d1-8c2e7f0a6b43", 0x10C)
-    assert entries(folders[INBOX])[0x67F4][1] == bytes.fromhex("010000000000010c")
+    assert entries(folders[INBOX])[0x67F4][1] == bytes.fromhex("000000000000000c")
