@@ -92,7 +92,7 @@ def host_context(target: Target, options: ScanOptions, errors: list[ScanError]) 
     if target.is_live():
         host = live_host(errors)
     else:
-        host = HostContext(name=None, os=None, boot_time=None)
+        host = HostContext(name=target.host_name(), os=None, boot_time=None)
         host.outlook_versions = installed_outlook_versions(target)
     if options.host_name:
         host.name = options.host_name

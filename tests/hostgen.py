@@ -314,10 +314,23 @@ def ntuser_reg() -> str:
     ])
 
 
+COMPUTER_NAME = "WS-BOB"
+
+
+def system_reg() -> str:
+    control = r"HKEY_LOCAL_MACHINE\SYSTEM\ControlSet001\Control\ComputerName\ComputerName"
+    return "\n".join([
+        "Windows Registry Editor Version 5.00", "",
+        r"[HKEY_LOCAL_MACHINE\SYSTEM\Select]", '"Current"=dword:00000001', "",
+        f"[{control}]", f'"ComputerName"="{COMPUTER_NAME}"', "",
+    ])
+
+
 def write_hives(drive: Path) -> None:
-    """SOFTWARE and bob's NTUSER.DAT into a folder laid out like a system drive."""
+    """SYSTEM, SOFTWARE and bob's NTUSER.DAT into a folder laid out like a system drive."""
     config = drive / "Windows" / "System32" / "config"
     config.mkdir(parents=True, exist_ok=True)
+    build_hive(config / "SYSTEM", system_reg(), "HKEY_LOCAL_MACHINE\\SYSTEM")
     build_hive(config / "SOFTWARE", software_reg(), "HKEY_LOCAL_MACHINE\\SOFTWARE")
     ntuser = drive / "Users" / "bob" / "NTUSER.DAT"
     ntuser.parent.mkdir(parents=True, exist_ok=True)

@@ -146,3 +146,14 @@ def test_plain_folders_work_without_dissect(
 
     assert target.kind == "folder"
     assert target.stat(DEFAULT_OST.removeprefix("C:/")).size == len(files[0].data)
+
+
+def test_the_host_name_comes_from_the_images_system_hive(image: tuple) -> None:
+    from scanner.scan import ScanOptions, scan_path
+
+    target = open_target(str(image[0]))
+    report = scan_path(str(image[0]), ScanOptions(hash=False))
+
+    assert target.host_name() == hostgen.COMPUTER_NAME
+    assert report.host.name == hostgen.COMPUTER_NAME
+    assert DEFAULT_OST in {f.path for f in report.files}

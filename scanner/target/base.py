@@ -79,6 +79,10 @@ class Target(abc.ABC):
     def is_live(self) -> bool:
         return self.kind == "live"
 
+    def host_name(self) -> str | None:
+        """The computer name the target's own records give (registry), where known."""
+        return None
+
     def walk_files(self, root: str, max_depth: int = 64) -> Iterator[str]:
         """Every file below `root`, never following symlinked folders."""
         stack = [(root, 0)]

@@ -50,6 +50,14 @@ class DissectTarget(Target):
         if not self._volumes:
             raise TargetError(f"{spec.path}: no file system found")
 
+    def host_name(self) -> str | None:
+        """dissect's hostname plugin (the SYSTEM hive's ComputerName on Windows)."""
+        try:
+            name = self._handle.hostname
+        except Exception:  # no OS plugin, no SYSTEM hive: the name is simply not known
+            return None
+        return str(name) if name else None
+
     def _find_volumes(self) -> dict[str, str]:
         """Volume root → its folder in dissect's root file system (`/c:`, `/C`, or ``)."""
         mounts = dict(self._handle.fs.mounts)
