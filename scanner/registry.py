@@ -122,6 +122,30 @@ def outlook_stores(
     return events, errors
 
 
+def computer_name(target: Target) -> str | None:
+    """The ComputerName of the control set the SYSTEM hive's `Select\\Current` names."""
+    if not regf_available():
+        return None
+    for volume in system_volumes(target):
+        path = resolve(target, volume, ("windows", "system32", "config", "system"))
+        if path is None:
+            continue
+        try:
+            with open_hive(target, path) as hive:
+                return _computer_name(hive)
+        except HiveError:
+            continue
+    return None
+
+
+def _computer_name(hive: OpenHive) -> str | None:
+    select = hive.key("Select")
+    current = values(select).get("current") if select is not None else None
+    number = current[2] if current and isinstance(current[2], int) else 1
+    key = hive.key(f"ControlSet{number:03d}\\Control\\ComputerName\\ComputerName")
+    return text_value(values(key).get("computername")) if key is not None else None
+
+
 # ---------------------------------------------------------------- reading hives via the target
 
 

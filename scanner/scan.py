@@ -92,12 +92,24 @@ def host_context(target: Target, options: ScanOptions, errors: list[ScanError]) 
     if target.is_live():
         host = live_host(errors)
     else:
-        host = HostContext(name=target.host_name(), os=None, boot_time=None)
+        host = HostContext(name=target_host_name(target), os=None, boot_time=None)
         host.outlook_versions = installed_outlook_versions(target)
     if options.host_name:
         host.name = options.host_name
     host.egress_ip = options.egress_ip
     return host
+
+
+def target_host_name(target: Target) -> str | None:
+    """What the target says it is called: dissect's view, else the SYSTEM hive."""
+    name = target.host_name()
+    if name:
+        return name
+    try:
+        from scanner import registry
+    except ImportError:
+        return None
+    return registry.computer_name(target)
 
 
 def find_candidates(

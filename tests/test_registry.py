@@ -164,3 +164,15 @@ def test_outlook_2010_profiles_ansi_values_and_the_search_catalog(tmp_path: Path
          "Users/dave/Old/dave@fabrikam.com.ost"),
     }
     assert errors == []
+
+
+def test_computer_name_from_a_drive_folders_system_hive(tmp_path: Path) -> None:
+    from scanner.scan import ScanOptions, scan_path
+
+    drive = tmp_path / "drive"
+    hostgen.write_hives(drive)
+
+    report = scan_path(str(drive), ScanOptions(hash=False))
+
+    assert registry.computer_name(open_target(str(drive))) == hostgen.COMPUTER_NAME
+    assert report.host.name == hostgen.COMPUTER_NAME
