@@ -114,6 +114,7 @@ class StoreFile:
     folders: list[FolderRecord] = field(default_factory=list)
     open_by_pids: list[int] = field(default_factory=list)
     registry_value: str | None = None  # the registry value that pointed here, if any
+    read_through: str | None = None    # raw-ntfs: the OS refused (Outlook held it), read raw
 
 
 @dataclass

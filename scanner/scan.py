@@ -212,6 +212,7 @@ def add_header_facts(target: Target, store: StoreFile) -> bool:
     try:
         with target.open(store.path) as handle:
             header = read_header(handle.read(HEADER_BYTES))
+            store.read_through = getattr(handle, "read_through", None)
     except OSError as exc:
         return fail(store, [], "open", exc)
     store.kind, store.format_version = header.kind, header.format_version

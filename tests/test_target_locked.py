@@ -132,3 +132,37 @@ def test_paths_and_errors_that_decide_the_raw_path() -> None:
 def test_volume_devices_are_windows_only() -> None:
     with pytest.raises(OSError, match="only for a live Windows host"):
         rawntfs.volume_device("C:")
+
+
+def test_the_scan_says_which_copy_was_read_raw(host: tuple, monkeypatch: pytest.MonkeyPatch
+                                               ) -> None:
+    from scanner.console import Console
+    from scanner.scan import ScanOptions, scan_target
+
+    image, drive, _ = host
+    target = live_target(drive, image, monkeypatch)
+
+    report = scan_target(target, ScanOptions(hash=False), Console(quiet=True))
+
+    store = next(f for f in report.files if f.path == "C:/" + OST)
+    assert store.read_through == "raw-ntfs"
+    assert store.kind in ("ost", "pst") and store.status != "locked"
+
+
+def test_the_scan_reports_a_locked_ost_it_cannot_read(host: tuple,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanner.console import Console
+    from scanner.scan import ScanOptions, scan_target
+
+    image, drive, _ = host
+    target = live_target(drive, image, monkeypatch)
+
+    def access_denied(host_path: str) -> BinaryIO:
+        raise PermissionError(errno.EACCES, "Access is denied", "\\\\.\\C:")
+
+    target.raw_opener = access_denied  # type: ignore[method-assign]
+    report = scan_target(target, ScanOptions(hash=False), Console(quiet=True))
+
+    store = next(f for f in report.files if f.path == "C:/" + OST)
+    assert store.status == "locked"
+    assert "locked by another process" in store.reason
