@@ -86,3 +86,12 @@ def test_loose_folder_is_searched_whole(tmp_path: Path) -> None:
     assert target.loose
     assert [p for p in target.walk_files("") if discovery.is_store_name(p)] == \
         ["case-17/suspect.ost"]
+
+
+def test_a_folder_of_several_hosts_names_each_as_a_volume(tmp_path: Path) -> None:
+    build_host(tmp_path / "hosts" / "PC-1")
+    build_host(tmp_path / "hosts" / "PC-2")
+
+    result = found(tmp_path / "hosts")
+
+    assert set(result) == expected_default("PC-1/") | expected_default("PC-2/")

@@ -117,3 +117,14 @@ def test_missing_target_cannot_run(tmp_path: Path) -> None:
 
     assert result.exit_code == exitcodes.FAILED
     assert "nowhere: no such file or folder" in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "O_NOATIME"), reason="O_NOATIME is Linux-only")
+def test_reading_leaves_access_times_alone(host: Path) -> None:
+    ost = host / "Users/Alice/AppData/Local/Microsoft/Outlook/alice@contoso.example.ost"
+    mtime = ost.stat().st_mtime_ns
+    os.utime(ost, ns=(946684800 * 10**9, mtime))      # access time 2000-01-01, before mtime
+
+    scan_path(str(ost), ScanOptions())
+
+    assert ost.stat().st_atime_ns == 946684800 * 10**9

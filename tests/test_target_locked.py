@@ -54,10 +54,10 @@ def live_target(drive: Path, image: Path, monkeypatch: pytest.MonkeyPatch,
     target.raw_opener = lambda host: reader.open(as_windows(host))  # type: ignore[method-assign]
     real_open = open
 
-    def outlook_holds_the_ost(path: str, mode: str = "r") -> BinaryIO:
+    def outlook_holds_the_ost(path: str, mode: str = "r", **options: object) -> BinaryIO:
         if str(path).endswith(".ost"):
             raise sharing_violation()
-        return real_open(path, mode)
+        return real_open(path, mode, **options)
 
     monkeypatch.setattr(local, "open", outlook_holds_the_ost, raising=False)
     return target

@@ -37,6 +37,18 @@ def file_stat(host_path: str) -> FileStat:
     )
 
 
+def _open_quietly(path: str, flags: int) -> int:
+    """Open without updating the access time where the OS allows it (Linux O_NOATIME needs
+    the file's owner or CAP_FOWNER; otherwise the ordinary open)."""
+    quiet = getattr(os, "O_NOATIME", 0)
+    if quiet:
+        try:
+            return os.open(path, flags | quiet)
+        except PermissionError:
+            pass
+    return os.open(path, flags)
+
+
 def _looks_like_volume(host_dir: str) -> bool:
     try:
         names = {n.lower() for n in os.listdir(host_dir)}
@@ -94,8 +106,8 @@ class LocalTarget(Target):
         return sorted(self._volumes)
 
     def host_path(self, path: str) -> str:
-        volume, _, rest = path.partition("/") if ":" in path.split("/", 1)[0] else ("", "", path)
-        if volume not in self._volumes:
+        volume, _, rest = path.partition("/")
+        if volume not in self._volumes or volume == "":
             volume, rest = "", path
         base = self._volumes.get(volume)
         if base is None:
@@ -135,7 +147,7 @@ class LocalTarget(Target):
         if not statmod.S_ISREG(mode):
             raise OSError(f"not a regular file: {host}")
         try:
-            return open(host, "rb")  # noqa: SIM115 - the caller closes it
+            return open(host, "rb", opener=_open_quietly)  # noqa: SIM115 - the caller closes it
         except PermissionError as exc:
             if not (self.is_live() and is_sharing_violation(exc)):
                 raise
