@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 
 from scanner.records import ScanError
 from scanner.target.base import Target, join
@@ -44,22 +45,37 @@ class Candidate:
     registry_value: str | None = None
 
 
-def find_children(target: Target, folder: str, name: str) -> list[str]:
+def note_unlistable(errors: list[ScanError] | None, folder: str, exc: OSError) -> None:
+    """A folder that exists but cannot be listed is damage to report (once); absence is not."""
+    if errors is None or isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+        return
+    reason = f"cannot list folder: {exc.strerror or exc}"
+    if not any(e.path == folder and e.reason == reason for e in errors):
+        errors.append(ScanError(folder, "discover", reason))
+
+
+def find_children(
+    target: Target, folder: str, name: str, errors: list[ScanError] | None = None
+) -> list[str]:
     """Sub-folders of `folder` named `name` ignoring case (a case-sensitive file system may
     hold both `Users` and `users`). Links are not followed."""
     try:
         entries = target.list_dir(folder)
-    except OSError:
+    except OSError as exc:
+        note_unlistable(errors, folder, exc)
         return []
     return sorted(join(folder, e.name) for e in entries
                   if e.name.lower() == name and e.is_dir and not e.is_symlink)
 
 
-def find_paths(target: Target, folder: str, names: tuple[str, ...]) -> list[str]:
+def find_paths(
+    target: Target, folder: str, names: tuple[str, ...], errors: list[ScanError] | None = None
+) -> list[str]:
     """Every folder below `folder` along `names`, each step matched ignoring case."""
     level = [folder]
     for name in names:
-        level = [child for parent in level for child in find_children(target, parent, name)]
+        level = [child for parent in level
+                 for child in find_children(target, parent, name, errors)]
     return level
 
 
@@ -67,11 +83,11 @@ def profiles_in_users_folders(target: Target, errors: list[ScanError]) -> list[P
     """Every folder under `Users` and `Documents and Settings` of every volume."""
     found = []
     for volume in target.volumes():
-        for parent in find_paths_any(target, volume, PROFILE_PARENTS):
+        for parent in find_paths_any(target, volume, PROFILE_PARENTS, errors):
             try:
                 entries = target.list_dir(parent)
             except OSError as exc:
-                errors.append(ScanError(parent, "discover", f"cannot list: {exc}"))
+                note_unlistable(errors, parent, exc)
                 continue
             for entry in sorted(entries, key=lambda e: e.name.lower()):
                 if entry.is_dir and not entry.is_symlink:
@@ -79,8 +95,10 @@ def profiles_in_users_folders(target: Target, errors: list[ScanError]) -> list[P
     return found
 
 
-def find_paths_any(target: Target, folder: str, names: tuple[str, ...]) -> list[str]:
-    return [path for name in names for path in find_children(target, folder, name)]
+def find_paths_any(
+    target: Target, folder: str, names: tuple[str, ...], errors: list[ScanError] | None = None
+) -> list[str]:
+    return [path for name in names for path in find_children(target, folder, name, errors)]
 
 
 def is_store_name(name: str) -> bool:
@@ -95,9 +113,12 @@ def has_pff_signature(target: Target, path: str) -> bool:
         return False
 
 
-def stores_in_outlook_folder(target: Target, folder: str) -> Iterator[str]:
+def stores_in_outlook_folder(
+    target: Target, folder: str, errors: list[ScanError] | None = None
+) -> Iterator[str]:
     """Store files in one of Outlook's own folders: by name, or by signature when renamed."""
-    for path in target.walk_files(folder, max_depth=OUTLOOK_FOLDER_DEPTH):
+    report = partial(note_unlistable, errors)
+    for path in target.walk_files(folder, max_depth=OUTLOOK_FOLDER_DEPTH, on_error=report):
         name = path.rsplit("/", 1)[-1]
         if is_store_name(name):
             yield path
@@ -105,18 +126,23 @@ def stores_in_outlook_folder(target: Target, folder: str) -> Iterator[str]:
             yield path
 
 
-def default_candidates(target: Target, profiles: list[Profile]) -> Iterator[Candidate]:
+def default_candidates(
+    target: Target, profiles: list[Profile], errors: list[ScanError] | None = None
+) -> Iterator[Candidate]:
     for profile in profiles:
         for names in OUTLOOK_FOLDERS:
-            for folder in find_paths(target, profile.path, names):
-                for path in stores_in_outlook_folder(target, folder):
+            for folder in find_paths(target, profile.path, names, errors):
+                for path in stores_in_outlook_folder(target, folder, errors):
                     yield Candidate(path, profile.user, "default-location")
 
 
-def deep_candidates(target: Target, profiles: list[Profile]) -> Iterator[Candidate]:
+def deep_candidates(
+    target: Target, profiles: list[Profile], errors: list[ScanError] | None = None
+) -> Iterator[Candidate]:
     """Every `.ost`/`.pst` on every volume, never following links."""
+    report = partial(note_unlistable, errors)
     for volume in target.volumes():
-        for path in target.walk_files(volume, max_depth=MAX_DEPTH):
+        for path in target.walk_files(volume, max_depth=MAX_DEPTH, on_error=report):
             if is_store_name(path.rsplit("/", 1)[-1]):
                 yield Candidate(path, profile_of(path, profiles), "deep")
 

@@ -120,10 +120,10 @@ def find_candidates(
         return [discovery.Candidate(name, None, "argument")], []
     profiles = discovery.profiles_in_users_folders(target, errors)
     configured = registry_stores(target, profiles, errors)
-    found = list(discovery.default_candidates(target, profiles))
+    found = list(discovery.default_candidates(target, profiles, errors))
     found += registry_candidates(target, configured)
     if options.deep or target.loose:
-        found += discovery.deep_candidates(target, profiles)
+        found += discovery.deep_candidates(target, profiles, errors)
     return discovery.unique(iter(found)), configured
 
 

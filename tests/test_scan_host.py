@@ -128,3 +128,23 @@ def test_reading_leaves_access_times_alone(host: Path) -> None:
     scan_path(str(ost), ScanOptions())
 
     assert ost.stat().st_atime_ns == 946684800 * 10**9
+
+
+def test_an_unlistable_folder_is_reported_not_skipped(host: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanner.commands.scan import exit_code
+    from scanner.target.local import LocalTarget
+
+    listed = LocalTarget.list_dir
+
+    def refuse_carol(self: LocalTarget, path: str) -> list:
+        if path.endswith("Carol/Documents"):
+            raise PermissionError(13, "Permission denied")
+        return listed(self, path)
+
+    monkeypatch.setattr(LocalTarget, "list_dir", refuse_carol)
+    report = scan_path(str(host), ScanOptions(hash=False))
+
+    assert [(e.path, e.stage, e.reason) for e in report.errors] == [
+        ("Users/Carol/Documents", "discover", "cannot list folder: Permission denied")]
+    assert exit_code(report) == exitcodes.PARTIAL

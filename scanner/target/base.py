@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -83,14 +83,20 @@ class Target(abc.ABC):
         """The computer name the target's own records give (registry), where known."""
         return None
 
-    def walk_files(self, root: str, max_depth: int = 64) -> Iterator[str]:
-        """Every file below `root`, never following symlinked folders."""
+    def walk_files(
+        self, root: str, max_depth: int = 64,
+        on_error: Callable[[str, OSError], None] | None = None,
+    ) -> Iterator[str]:
+        """Every file below `root`, never following symlinked folders. A folder that cannot
+        be listed is passed to `on_error` and skipped."""
         stack = [(root, 0)]
         while stack:
             folder, depth = stack.pop()
             try:
                 entries = self.list_dir(folder)
-            except OSError:
+            except OSError as exc:
+                if on_error is not None:
+                    on_error(folder, exc)
                 continue
             for entry in entries:
                 child = join(folder, entry.name)

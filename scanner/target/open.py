@@ -32,8 +32,12 @@ def open_target(path: str | None) -> Target:
     image or archive, or a single Outlook data file."""
     if path is None or path == "":
         return open_live()
-    if not os.path.exists(path):
-        raise TargetError(f"{path}: no such file or folder")
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        raise TargetError(f"{path}: no such file or folder") from None
+    except OSError as exc:
+        raise TargetError(f"{path}: cannot open: {exc.strerror or exc}") from None
     if os.path.isdir(path):
         return _open_any_folder(path)
     if is_store_file(path):
