@@ -107,12 +107,10 @@ def outlook_stores(
     NTUSER.DAT, as events with their key's last-write time. Paths are target paths."""
     events: list[RegistryEvent] = []
     errors: list[ScanError] = []
-    if not regf_available():
-        return events, [ScanError(target.description, "registry", INSTALL_HINT)]
-    for profile in profiles:
-        hive_path = resolve(target, profile.path, (USER_HIVE,))
-        if hive_path is None:
-            continue
+    hives = [(p, h) for p in profiles if (h := resolve(target, p.path, (USER_HIVE,)))]
+    if hives and not regf_available():
+        return events, [ScanError(h, "registry", INSTALL_HINT) for _, h in hives]
+    for profile, hive_path in hives:
         try:
             with open_hive(target, hive_path) as hive:
                 events += user_hive_events(target, hive, hive_path, profile)

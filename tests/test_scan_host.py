@@ -148,3 +148,20 @@ def test_an_unlistable_folder_is_reported_not_skipped(host: Path,
     assert [(e.path, e.stage, e.reason) for e in report.errors] == [
         ("Users/Carol/Documents", "discover", "cannot list folder: Permission denied")]
     assert exit_code(report) == exitcodes.PARTIAL
+
+
+def test_without_the_hive_reader_only_real_hives_are_reported(
+    host: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scanner import registry
+
+    monkeypatch.setattr(registry, "regf_available", lambda: False)
+    assert scan_path(str(host), ScanOptions(hash=False)).errors == []
+
+    hived = tmp_path / "hived"
+    build_host(hived)
+    (hived / "Users/Alice/NTUSER.DAT").write_bytes(b"regf" + bytes(4092))
+    errors = scan_path(str(hived), ScanOptions(hash=False)).errors
+
+    assert [(e.path, e.stage) for e in errors] == [("Users/Alice/NTUSER.DAT", "registry")]
+    assert "ostscan[images]" in errors[0].reason

@@ -85,7 +85,16 @@ def summarise(report: ScanReport, console: Console) -> None:
     bad = [f for f in report.files if f.status not in (STATUS_OK, STATUS_MISSING)]
     console.info(f"{len(stores)} Outlook data file(s) found in {report.target.description}")
     for store in bad:
-        console.warn(f"{store.path}: {store.status}: {store.reason}")
+        console.warn(f"{store.path}: {store.status}: {shorten(store.reason)}")
+    for error in report.errors:
+        if all(error.path != store.path for store in bad):
+            console.warn(f"{error.path}: {error.stage}: {shorten(error.reason)}")
+
+
+def shorten(text: str | None, limit: int = 240) -> str:
+    """libpff's error chains run long; the report keeps them whole."""
+    text = text or ""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def exit_code(report: ScanReport) -> int:
