@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import ipaddress
 
 import typer
 
@@ -14,6 +15,23 @@ from scanner.report import flat_records, report_document
 from scanner.scan import ScanOptions, scan_target
 from scanner.target.base import TargetError
 from scanner.target.open import open_target
+
+MAX_TIMEOUT = 7 * 24 * 3600.0
+
+
+def seconds_allowed(value: float) -> float:
+    if not 0 < value <= MAX_TIMEOUT:   # also refuses nan and inf
+        raise typer.BadParameter(f"must be more than 0 and at most {MAX_TIMEOUT:g} seconds")
+    return value
+
+
+def ip_address(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an IPv4 or IPv6 address") from None
 
 
 class ReportFormat(str, enum.Enum):
@@ -31,18 +49,19 @@ def scan(
                                      "and per folder, ECS names."),
     deep: bool = typer.Option(False, "--deep", help="Also walk every folder of every volume."),
     no_hash: bool = typer.Option(False, "--no-hash", help="Do not compute SHA-256."),
-    hash_max_bytes: int | None = typer.Option(None, "--hash-max-bytes",
+    hash_max_bytes: int | None = typer.Option(None, "--hash-max-bytes", min=0,
                                                  help="Skip hashing files larger than this."),
     items: bool = typer.Option(False, "--items", help="Read every message: delivery-time range "
                                "and Internet Message-IDs per folder (slower)."),
-    owner_sample: int = typer.Option(50, "--owner-sample",
+    owner_sample: int = typer.Option(50, "--owner-sample", min=0,
                                      help="Inbox messages read for received-by owner clues."),
-    timeout: float = typer.Option(300.0, "--timeout", help="Seconds allowed to parse one file."),
+    timeout: float = typer.Option(300.0, "--timeout", callback=seconds_allowed,
+                                  help="Seconds allowed to parse one file (at most a week)."),
     no_isolation: bool = typer.Option(False, "--no-isolation",
                                       help="Parse in this process (debugging only)."),
     host_name: str | None = typer.Option(None, "--host-name",
                                             help="Name of the host the target came from."),
-    egress_ip: str | None = typer.Option(None, "--egress-ip",
+    egress_ip: str | None = typer.Option(None, "--egress-ip", callback=ip_address,
                                             help="The host's public address, if known."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr."),
 ) -> None:
