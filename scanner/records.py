@@ -197,27 +197,58 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def from_jsonable(cls: type, data: Any) -> Any:
-    """Rebuild a dataclass from `to_jsonable` output; unknown keys are ignored."""
+def from_jsonable(cls: type, data: Any, where: str = "") -> Any:
+    """Rebuild a dataclass from `to_jsonable` output, checking every value's type; unknown keys
+    are ignored. A wrong type raises TypeError naming the field (`files[2].folders[0].name`)."""
+    if not isinstance(data, dict):
+        raise TypeError(f"{where or 'document'}: expected an object, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for f in dataclasses.fields(cls):
         if f.name in data:
-            kwargs[f.name] = _coerce(hints[f.name], data[f.name])
+            kwargs[f.name] = _coerce(hints[f.name], data[f.name], _at(where, f.name))
     return cls(**kwargs)
 
 
-def _coerce(hint: Any, value: Any) -> Any:
+def _at(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+SCALARS = {int: (int,), float: (int, float), str: (str,), bool: (bool,)}
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
     if value is None:
         return None
     origin = typing.get_origin(hint)
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     if origin in (typing.Union, types.UnionType):
-        return _coerce(args[0], value) if len(args) == 1 else value
-    if origin is list:
-        return [_coerce(args[0], v) for v in value]
+        return _coerce(args[0], value, where) if len(args) == 1 else value
+    if origin in (list, dict):
+        return _container(origin, args, value, where)
     if hint is dt.datetime:
-        return parse_iso(value)
+        return _time(value, where)
     if dataclasses.is_dataclass(hint):
-        return from_jsonable(hint, value)
+        return from_jsonable(hint, value, where)
+    accepted = SCALARS.get(hint)
+    wrong_bool = hint is not bool and isinstance(value, bool)
+    if accepted and (not isinstance(value, accepted) or wrong_bool):
+        raise TypeError(f"{where}: expected {hint.__name__}, got {value!r}")
     return value
+
+
+def _container(origin: type, args: list, value: Any, where: str) -> Any:
+    if not isinstance(value, origin):
+        raise TypeError(f"{where}: expected a {origin.__name__}, got {type(value).__name__}")
+    if origin is dict:
+        return value
+    return [_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+
+
+def _time(value: Any, where: str) -> dt.datetime | None:
+    if not isinstance(value, str):
+        raise TypeError(f"{where}: expected an ISO 8601 time, got {value!r}")
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise TypeError(f"{where}: not an ISO 8601 time: {value!r}") from None

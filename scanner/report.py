@@ -119,7 +119,8 @@ def _folder_fields(store: dict[str, Any], folder: dict[str, Any]) -> dict[str, A
         "ostscan.folder.modified": folder.get("modified"),
         "ostscan.folder.local_id": folder.get("local_id"),
         "ostscan.folder.replica_id": folder.get("replica_id"),
-        "ostscan.folder.global_counter": None if counter is None else f"0x{counter:X}",
+        "ostscan.folder.global_counter": counter,
+        "ostscan.folder.global_counter_hex": None if counter is None else f"0x{counter:X}",
         "ostscan.folder.id_scope": folder.get("id_scope"),
         "ostscan.folder.database_guid": folder.get("database_guid"),
     }

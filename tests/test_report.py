@@ -1,0 +1,53 @@
+"""Scan report documents read back: a report with a wrong type is refused, naming the field."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+
+import pytest
+
+from scanner.records import FolderRecord, ScanReport, StoreFile, TargetInfo
+from scanner.report import ReportError, flat_records, parse_report, report_document
+
+UTC = dt.timezone.utc
+
+
+def a_report() -> dict:
+    folder = FolderRecord(path="/Root - Mailbox/IPM_SUBTREE/Calendar", name="Calendar",
+                          local_id=33026, item_count=6, replica_id=1, global_counter=0x10D)
+    store = StoreFile(path="C:/Users/a/a.ost", profile_user="a", found_by="default-location",
+                      folders=[folder])
+    report = ScanReport(started=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), finished=None,
+                        target=TargetInfo("folder", "/x", "folder /x"), host=None,
+                        files=[store], scan_id="s1")
+    return report_document(report)
+
+
+def test_a_report_reads_back_with_its_values() -> None:
+    report = parse_report(a_report(), "a.json")
+
+    assert report.started == dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert report.files[0].folders[0].global_counter == 0x10D
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("item_count", "lots", "files[0].folders[0].item_count: expected int, got 'lots'"),
+    ("created", 12, "files[0].folders[0].created: expected an ISO 8601 time, got 12"),
+    ("created", "yesterday", "files[0].folders[0].created: not an ISO 8601 time"),
+    ("global_counter", True, "files[0].folders[0].global_counter: expected int, got True"),
+])
+def test_a_wrong_type_is_refused_naming_the_field(field: str, value: object, said: str) -> None:
+    document = copy.deepcopy(a_report())
+    document["files"][0]["folders"][0][field] = value
+
+    with pytest.raises(ReportError, match="a.json: malformed report: " + said.replace("[", r"\[")
+                       .replace("]", r"\]").replace("(", r"\(")):
+        parse_report(document, "a.json")
+
+
+def test_flat_records_keep_one_type_per_field() -> None:
+    records = list(flat_records(parse_report(a_report(), "a.json")))
+
+    folder = next(r for r in records if r["ostscan.record"] == "folder")
+    assert folder["ostscan.folder.global_counter"] == 0x10D
