@@ -10,17 +10,46 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 
+class OutputError(OSError):
+    """The output cannot be written where asked; the text says why."""
+
+
+def output_problem(path: str | None) -> str | None:
+    """Why `path` cannot take the output, or None. Nothing is created on the way."""
+    if path in (None, "-"):
+        return None
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"{path}: cannot write: folder {folder} does not exist"
+    if os.path.isdir(path):
+        return f"{path}: cannot write: it is a folder"
+    return None
+
+
+def inside(path: str, folder: str) -> bool:
+    """Whether `path` would land in `folder` or below it (the evidence)."""
+    where = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    folder = os.path.realpath(folder)
+    return where == folder or where.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 @contextlib.contextmanager
 def open_output(path: str | None) -> Iterator[TextIO]:
-    """stdout for None or '-'; otherwise a new file written atomically (temp file, then rename)."""
+    """stdout for None or '-'; otherwise a new file written atomically (temp file, then rename).
+    Raises OutputError when the file cannot be written."""
     if path in (None, "-"):
         yield sys.stdout
         sys.stdout.flush()
         return
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
+    problem = output_problem(path)
+    if problem:
+        raise OutputError(problem)
     temp = f"{path}.partial"
-    with open(temp, "w", encoding="utf-8", newline="\n") as handle:
+    try:
+        handle = open(temp, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    with handle:
         yield handle
     os.replace(temp, path)
 

@@ -12,6 +12,7 @@ from scanner import exitcodes
 from scanner.audit import export
 from scanner.audit.events import AUDIT_SCHEMA_VERSION, AuditEvent, SyncSession
 from scanner.audit.ingest import AuditLog, IngestState, exit_code, ingest, iter_events
+from scanner.commands.options import writable_output
 from scanner.console import Console
 from scanner.output import open_output, write_json, write_jsonl
 from scanner.timeutil import iso
@@ -49,7 +50,8 @@ def audit(
     mailbox: str | None = typer.Option(None, "--mailbox",
                                        help="Only this mailbox (UPN or MailboxGuid); says "
                                        "whether the inputs cover it at all."),
-    output: str | None = typer.Option(None, "-o", "--output", help="Write here, not stdout."),
+    output: str | None = typer.Option(None, "-o", "--output", callback=writable_output,
+                                         help="Write here, not stdout."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr."),
 ) -> None:
     """Read audit-log exports: MailItemsAccessed Sync sessions, folders, client IPs and versions."""

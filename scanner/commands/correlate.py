@@ -12,6 +12,7 @@ import typer
 
 from scanner import exitcodes
 from scanner.audit.ingest import IngestState, ingest, iter_events
+from scanner.commands.options import writable_output
 from scanner.console import Console
 from scanner.correlate.auditside import AuditSide, audit_side_from_events, audit_side_from_log
 from scanner.correlate.case import (
@@ -122,7 +123,8 @@ def correlate_command(
                                           "clients: Hostname, LastIP)."),
     rules: list[str] = typer.Option([], "--rules", help="A folder of extra YAML rules."),
     fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
-    output: str | None = typer.Option(None, "-o", "--output", help="Write here, not stdout."),
+    output: str | None = typer.Option(None, "-o", "--output", callback=writable_output,
+                                         help="Write here, not stdout."),
     unrelated_limit: int = typer.Option(20, "--unrelated-limit",
                                         help="Unrelated mailboxes listed per OST."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr."),
@@ -228,7 +230,8 @@ def match(
     host_name: str | None = typer.Option(None, "--host-name", help="The host's name."),
     rules: list[str] = typer.Option([], "--rules", help="A folder of extra YAML rules."),
     fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
-    output: str | None = typer.Option(None, "-o", "--output", help="Write here, not stdout."),
+    output: str | None = typer.Option(None, "-o", "--output", callback=writable_output,
+                                         help="Write here, not stdout."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr."),
 ) -> None:
     """Does this OST come from that session? Scan one file in-process and correlate it."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import os
 
 import typer
 
 from scanner import exitcodes
+from scanner.commands.options import writable_output
 from scanner.console import Console
-from scanner.output import open_output, write_json, write_jsonl
+from scanner.output import inside, open_output, write_json, write_jsonl
 from scanner.records import STATUS_MISSING, STATUS_OK, ScanReport
 from scanner.report import flat_records, report_document
 from scanner.scan import ScanOptions, scan_target
@@ -43,7 +45,8 @@ def scan(
     target: str | None = typer.Argument(
         None, help="A mounted image root, an extracted KAPE/Velociraptor collection, a disk "
         "image, or one OST/PST file. Default: this live host."),
-    output: str | None = typer.Option(None, "-o", "--output", help="Write here, not stdout."),
+    output: str | None = typer.Option(None, "-o", "--output", callback=writable_output,
+                                      help="Write here, not stdout (never into the target)."),
     fmt: ReportFormat = typer.Option(ReportFormat.json, "--format",
                                      help="json: one document; jsonl: a flat record per file "
                                      "and per folder, ECS names."),
@@ -67,6 +70,7 @@ def scan(
 ) -> None:
     """Find every OST/PST on a host, image or collection and report owner, folders and times."""
     console = Console(quiet)
+    refuse_writing_into(target, output, console)
     options = ScanOptions(deep=deep, hash=not no_hash, hash_max_bytes=hash_max_bytes,
                           items=items, owner_sample=owner_sample, timeout=timeout,
                           isolate=not no_isolation, host_name=host_name, egress_ip=egress_ip)
@@ -82,6 +86,16 @@ def scan(
     write_report(report, output, fmt, console)
     summarise(report, console)
     raise typer.Exit(exit_code(report))
+
+
+def refuse_writing_into(target: str | None, output: str | None, console: Console) -> None:
+    """The report never goes into the evidence: not into a target folder, not beside a file."""
+    if not target or not output or output == "-" or not os.path.exists(target):
+        return
+    evidence = target if os.path.isdir(target) else os.path.dirname(os.path.abspath(target))
+    if inside(output, evidence):
+        console.error(f"{output}: would write into the evidence ({evidence}); write elsewhere")
+        raise typer.Exit(exitcodes.USAGE)
 
 
 def write_report(report: ScanReport, output: str | None, fmt: ReportFormat,

@@ -75,6 +75,9 @@ class ReportSource:
 class CaseStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = str(path)
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(folder):
+            raise CaseError(f"{self.path}: cannot open the case: folder {folder} does not exist")
         try:
             self.db = sqlite3.connect(self.path)
             self.db.executescript(_SCHEMA)
