@@ -51,6 +51,7 @@ def test_jsonl_lines_carry_schema_version(tmp_path: Path) -> None:
 def test_json_document_and_output_file(tmp_path: Path) -> None:
     path = auditgen.write_format(tmp_path, "f1-management-api-blob")
     out = tmp_path / "out" / "audit.json"
+    out.parent.mkdir()
 
     result = _run(str(path), "--format", "json", "-o", str(out))
 
