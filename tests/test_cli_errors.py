@@ -64,3 +64,55 @@ def test_a_case_in_a_missing_folder_says_so(tmp_path: Path) -> None:
 
     assert code == exitcodes.FAILED
     assert "does not exist" in said
+
+
+def test_a_case_does_not_combine_with_direct_inputs(tmp_path: Path) -> None:
+    code, said = run("correlate", "--case", str(tmp_path / "c.sqlite"), "--audit", AUDIT, "-q")
+
+    assert code == exitcodes.USAGE
+    assert "--case does not combine with --report/--audit" in said
+
+
+def test_without_host_reports_nothing_is_concluded_off_fleet() -> None:
+    result = CliRunner().invoke(app, ["correlate", "--audit", AUDIT, "--ip", "198.51.100.77",
+                                      "-q"])
+
+    assert result.exit_code == exitcodes.OK
+    assert "[undetermined]" in result.stdout and "no host report was given" in result.stdout
+    assert "off-fleet" not in result.stdout and "None" not in result.stdout
+
+
+@pytest.mark.parametrize(("options", "said"), [
+    (("--since", "2024-03-15", "--until", "2024-03-01"), "--since 2024-03-15 is after --until"),
+    (("--since", "yesterday"), "--since 'yesterday': not an ISO 8601 time"),
+    (("--egress", "SRV-FILE01=notanip"), "'notanip' is not an IP address"),
+    (("--ip", "10.0.0.0/33"), "--ip '10.0.0.0/33': not an IP address or CIDR range"),
+])
+def test_bad_marks_are_usage_errors(options: tuple, said: str) -> None:
+    code, text = run("correlate", "--audit", AUDIT, *options, "-q")
+
+    assert code == exitcodes.USAGE
+    assert said in text
+
+
+def test_a_mark_that_names_nothing_is_warned_about() -> None:
+    code, said = run("correlate", "--audit", AUDIT, "--session", "f3b8d2a6-typo",
+                     "--mailbox", "nobody@contoso.example", "-q")
+
+    assert code == exitcodes.OK
+    assert "--session f3b8d2a6-typo: no Sync session has this id" in said
+    assert "--mailbox nobody@contoso.example: no Sync session of this mailbox" in said
+
+
+def test_files_that_are_no_outlook_store_are_no_copies(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "page.pst").write_text("<html>not a store</html>")
+    (evidence / "empty.ost").write_bytes(b"")
+    report = tmp_path / "report.json"
+    run("scan", str(evidence), "-o", str(report), "-q")
+
+    code, said = run("correlate", "--report", str(report), "--audit", AUDIT)
+
+    assert code == exitcodes.OK
+    assert "1 host(s), 0 OST(s)" in said

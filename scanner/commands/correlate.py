@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import json
 import os
@@ -12,7 +13,7 @@ import typer
 
 from scanner import exitcodes
 from scanner.audit.ingest import IngestState, ingest, iter_events
-from scanner.commands.options import writable_output
+from scanner.commands.options import ip_address, writable_output
 from scanner.console import Console
 from scanner.correlate.auditside import AuditSide, audit_side_from_events, audit_side_from_log
 from scanner.correlate.case import (
@@ -125,12 +126,16 @@ def correlate_command(
     fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
     output: str | None = typer.Option(None, "-o", "--output", callback=writable_output,
                                          help="Write here, not stdout."),
-    unrelated_limit: int = typer.Option(20, "--unrelated-limit",
+    unrelated_limit: int = typer.Option(20, "--unrelated-limit", min=0,
                                         help="Unrelated mailboxes listed per OST."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr."),
 ) -> None:
     """Pair every OST with the Sync sessions of its mailbox: verdicts, evidence, exposure."""
     console = Console(quiet)
+    if case and (report or audit):
+        console.error("--case does not combine with --report/--audit: add them to the case "
+                      "with `ostscan collect`, or leave out --case")
+        raise typer.Exit(exitcodes.USAGE)
     ruleset = _rules_or_exit(rules, console)
     options = _options_or_exit(egress, egress_csv, unrelated_limit, fmt, console)
     marks = _marks_or_exit(session, ip, mailbox, since, until, console)
@@ -141,8 +146,25 @@ def correlate_command(
                       else AuditSide([]))
     else:
         reports, audit_side = _from_case(case or DEFAULT_CASE, options.timelines, console)
+    for note in unmatched_marks(marks, session, mailbox, ip, audit_side):
+        console.warn(note)
     result = correlate(reports, audit_side, ruleset, marks, options)
     _finish(result, fmt, output, problems, console)
+
+
+def unmatched_marks(marks: Marks, sessions: list[str], mailboxes: list[str], ips: list[str],
+                    audit_side: AuditSide) -> list[str]:
+    """A mark that names nothing in the audit log is most likely a typo: say so."""
+    views = audit_side.sessions
+    known_sessions = {v.key.lower() for v in views}
+    known_mailboxes = {(v.session.mailbox_upn or "").lower() for v in views}
+    said = [f"--session {s}: no Sync session has this id" for s in sessions
+            if s.strip().lower() not in known_sessions]
+    said += [f"--mailbox {m}: no Sync session of this mailbox" for m in mailboxes
+             if m.strip().lower() not in known_mailboxes]
+    if ips and not any("ip" in " ".join(marks.reasons(v)).lower() for v in views):
+        said.append(f"--ip {', '.join(ips)}: no Sync session came from there")
+    return said
 
 
 def _rules_or_exit(extra: list[str], console: Console) -> RuleSet:
@@ -160,7 +182,10 @@ def _options_or_exit(
     try:
         hosts = read_egress_csv(egress_csv) if egress_csv else {}
         hosts.update(parse_egress(egress))
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        console.error(f"{egress_csv}: cannot read: {exc.strerror or exc}")
+        raise typer.Exit(exitcodes.FAILED) from exc
+    except ValueError as exc:
         console.error(str(exc))
         raise typer.Exit(exitcodes.USAGE) from exc
     return CorrelateOptions(unrelated_limit=limit, timelines=fmt == Format.html, egress=hosts)
@@ -169,10 +194,21 @@ def _options_or_exit(
 def _marks_or_exit(session: list[str], ip: list[str], mailbox: list[str], since: str | None,
                    until: str | None, console: Console) -> Marks:
     try:
-        return build_marks(session, ip, mailbox, parse_iso(since), parse_iso(until))
+        start, end = _when("--since", since), _when("--until", until)
+        if start and end and start > end:
+            raise ValueError(f"--since {since} is after --until {until}")
+        return build_marks(session, ip, mailbox, start, end)
     except ValueError as exc:
         console.error(str(exc))
         raise typer.Exit(exitcodes.USAGE) from exc
+
+
+def _when(option: str, text: str | None) -> dt.datetime | None:
+    try:
+        return parse_iso(text)
+    except ValueError:
+        raise ValueError(f"{option} {text!r}: not an ISO 8601 time "
+                         "(e.g. 2024-03-14 or 2024-03-14T02:00:00Z)") from None
 
 
 def _direct_reports(paths: list[str], problems: list[str]) -> Iterator[tuple[str, ScanReport]]:
@@ -206,8 +242,12 @@ def _from_case(
 
 def _finish(result: CorrelationResult, fmt: Format, output: str | None, problems: list[str],
             console: Console) -> None:
-    with open_output(output) as stream:
-        write_result(result, fmt.value, stream)
+    try:
+        with open_output(output) as stream:
+            write_result(result, fmt.value, stream)
+    except OSError as exc:
+        console.error(str(exc))
+        raise typer.Exit(exitcodes.FAILED) from exc
     for problem in problems + result.warnings:
         console.warn(problem)
     verdicts: dict[str, int] = {}
@@ -225,7 +265,7 @@ def match(
     ost: str = typer.Argument(..., help="One OST file."),
     audit: list[str] = typer.Option(..., "--audit", help="Audit-log exports."),
     session: list[str] = typer.Option([], "--session", help="The session to test (marked)."),
-    egress_ip: str | None = typer.Option(None, "--egress-ip",
+    egress_ip: str | None = typer.Option(None, "--egress-ip", callback=ip_address,
                                          help="Public address of the host the OST came from."),
     host_name: str | None = typer.Option(None, "--host-name", help="The host's name."),
     rules: list[str] = typer.Option([], "--rules", help="A folder of extra YAML rules."),
@@ -249,6 +289,8 @@ def match(
         console.warn(f"no Sync session {', '.join(session)} in the audit inputs")
     options = CorrelateOptions(timelines=fmt == Format.html)
     result = correlate([(report.scan_id or ost, report)], side, ruleset, marks, options)
+    if session:   # the question was about that session: leave the others out
+        result.findings = [f for f in result.findings if f.marked]
     _finish(result, fmt, output, [f"{e.path}: {e.stage}: {e.reason}" for e in report.errors],
             console)
 

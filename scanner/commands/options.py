@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import typer
 
 from scanner.output import output_problem
@@ -13,3 +15,21 @@ def writable_output(value: str | None) -> str | None:
     if problem:
         raise typer.BadParameter(problem)
     return value
+
+
+MAX_TIMEOUT = 7 * 24 * 3600.0
+
+
+def seconds_allowed(value: float) -> float:
+    if not 0 < value <= MAX_TIMEOUT:   # also refuses nan and inf
+        raise typer.BadParameter(f"must be more than 0 and at most {MAX_TIMEOUT:g} seconds")
+    return value
+
+
+def ip_address(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an IPv4 or IPv6 address") from None

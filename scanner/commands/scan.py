@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import enum
-import ipaddress
 import os
 
 import typer
 
 from scanner import exitcodes
-from scanner.commands.options import writable_output
+from scanner.commands.options import ip_address, seconds_allowed, writable_output
 from scanner.console import Console
 from scanner.output import inside, open_output, write_json, write_jsonl
 from scanner.records import STATUS_MISSING, STATUS_OK, ScanReport
@@ -17,23 +16,6 @@ from scanner.report import flat_records, report_document
 from scanner.scan import ScanOptions, scan_target
 from scanner.target.base import TargetError
 from scanner.target.open import open_target
-
-MAX_TIMEOUT = 7 * 24 * 3600.0
-
-
-def seconds_allowed(value: float) -> float:
-    if not 0 < value <= MAX_TIMEOUT:   # also refuses nan and inf
-        raise typer.BadParameter(f"must be more than 0 and at most {MAX_TIMEOUT:g} seconds")
-    return value
-
-
-def ip_address(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an IPv4 or IPv6 address") from None
 
 
 class ReportFormat(str, enum.Enum):

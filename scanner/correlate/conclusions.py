@@ -50,6 +50,8 @@ def _conclusion(
                                                    VERDICT_INSUFFICIENT)]
     undetermined = [f"{f.host}: {f.ost_path} ({_why_open(f)})"
                     for f in copies if f.verdict != VERDICT_MATCH and _why_open(f)] + blind
+    if not fleet.hosts:
+        undetermined.append("no host report was given: nothing to look for the copy on")
     if devices:
         kind = HELD_BY_DEVICES
     elif undetermined:
@@ -78,12 +80,16 @@ def _why_open(finding: Finding) -> str | None:
 
 
 def statement(c: SessionConclusion) -> str:
-    window = f"scans from {iso(c.scans_from)} to {iso(c.scans_to)}"
+    window = (f"scans from {iso(c.scans_from)} to {iso(c.scans_to)}" if c.scans_from
+              else "no scans")
     basis = f"{c.hosts_examined} host(s) examined ({window}); {c.copies_of_mailbox} cop" \
             f"{'y' if c.copies_of_mailbox == 1 else 'ies'} of the mailbox found"
     if c.conclusion == HELD_BY_DEVICES:
         hosts = ", ".join(sorted({d.host for d in c.devices}))
         return f"The copy made by session {c.session_key} is on: {hosts}. {basis}."
+    if c.conclusion == UNDETERMINED and not c.hosts_examined:
+        return (f"Where the copy of session {c.session_key} is cannot be said: no host "
+                f"report was given. {basis}.")
     if c.conclusion == UNDETERMINED:
         return (f"No collected device is shown to hold the copy of session {c.session_key}, "
                 f"but {len(c.undetermined_copies)} cop(ies) could not be ruled out. {basis}.")

@@ -11,7 +11,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from scanner.entryid import counter_text
-from scanner.records import FolderRecord, HostContext, ScanReport, SpecialFolderId, StoreFile
+from scanner.records import (
+    STATUS_EMPTY,
+    STATUS_MISSING,
+    STATUS_NOT_PFF,
+    FolderRecord,
+    HostContext,
+    ScanReport,
+    SpecialFolderId,
+    StoreFile,
+)
 
 FolderKey = tuple[str, int]
 _SMTP = re.compile(r"^[^@\s/\\]+@[^@\s/\\]+\.[^@\s/\\]+$")
@@ -70,18 +79,26 @@ def parse_folder_key(text: str) -> FolderKey | None:
 def host_name(report: ScanReport) -> str:
     if report.host is not None and report.host.name:
         return report.host.name
+    name = re.split(r"[/\\]", report.target.path.rstrip("/\\"))[-1]
+    if name:
+        return f"unnamed ({name})"
     return report.target.description or report.target.path
+
+
+NOT_COPIES = (STATUS_NOT_PFF, STATUS_EMPTY, STATUS_MISSING)
 
 
 def copies_from_report(
     report: ScanReport, report_id: str, egress: dict[str, str] | None = None
 ) -> Iterator[OstCopy]:
-    """Every OST of a report (PST files are not Sync copies and are left out)."""
+    """Every OST of a report, and every file that may be one but could not be read (locked,
+    damaged). PSTs are not Sync copies; files that are not Outlook stores at all (no PFF
+    signature, empty) and configured stores that are gone are left out too."""
     host = host_name(report)
     versions = _outlook_versions(report.host)
     egress_ips = _egress(report.host, host, egress or {})
     for index, store in enumerate(report.files):
-        if store.kind == "pst":
+        if store.kind == "pst" or store.status in NOT_COPIES:
             continue
         yield _copy(report, report_id, index, store, host, versions, egress_ips)
 
@@ -234,6 +251,11 @@ def parse_egress(pairs: Iterable[str]) -> dict[str, str]:
         host, sep, address = pair.partition("=")
         if not sep or not host.strip() or not address.strip():
             raise ValueError(f"--egress {pair!r}: expected HOST=IP")
+        try:
+            ipaddress.ip_address(normal_ip(address))
+        except ValueError:
+            raise ValueError(f"--egress {pair!r}: {address.strip()!r} is not an IP address") \
+                from None
         egress[host.strip().lower()] = normal_ip(address)
     return egress
 
