@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
+import sys
 
 import typer
 
@@ -45,6 +47,9 @@ load_commands()
 
 
 def main() -> None:
+    # libraries (dissect) log their own warnings: one prefixed line each on stderr
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="warning: %(name)s: %(message)s")
     app()
 
 
