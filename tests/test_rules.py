@@ -93,6 +93,15 @@ def test_schema_errors_name_their_lines(tmp_path: Path) -> None:
     assert any(e.line == 10 and "unknown fact 'egress_ip'" in e.message for e in errors)
 
 
+def test_a_value_of_the_wrong_type_is_an_error_not_a_silent_miss(tmp_path: Path) -> None:
+    path = _write(tmp_path, "typo.yml", GOOD.replace("eq: true}", "eq: treu}"))
+
+    _, errors = load_rule_file(path)
+
+    assert [(e.line, e.message) for e in errors] == [
+        (10, "egress_ip_match eq: 'treu' is not a bool, as this fact is")]
+
+
 def test_no_expression_can_run_code(tmp_path: Path) -> None:
     text = GOOD.replace("{fact: creation_delta_hours, abs_lte: 2}",
                         "{fact: creation_delta_hours, eval: \"__import__('os')\"}")

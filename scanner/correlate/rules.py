@@ -372,11 +372,22 @@ def _compile_leaf(
         return None
     op = ops[0]
     value = _plain(fields[op][1], errors, op)
-    problem = _operand_problem(op, value)
+    problem = _operand_problem(op, value) or _type_problem(op, value, FACT_TYPES[fact])
     if problem:
         errors.add(fields[op][1], f"{fact} {op}: {problem}")
         return None
     return Leaf(fact, op, tuple(value) if op == "in" else value)
+
+
+def _type_problem(op: str, value: Any, types: tuple[type, ...]) -> str | None:
+    """`eq: treu` on a true/false fact can never hold: say so, rather than let it fail quietly."""
+    if op in ("known",) + tuple(COMPARE_OPS):
+        return None
+    values = value if op == "in" else [value]
+    wrong = [v for v in values if v is not None and not _fits(v, types)]
+    if wrong:
+        return f"{wrong[0]!r} is not a {types[0].__name__}, as this fact is"
+    return None
 
 
 def _operand_problem(op: str, value: Any) -> str | None:
