@@ -5,9 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+quietly() {  # the build backend's notices are shown only when the install fails
+  local log
+  log=$("$@" 2>&1) || { printf '%s\n' "$log" >&2; return 1; }
+}
+
 python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip >&2
-.venv/bin/python -m pip install -q -e . >&2
+quietly .venv/bin/python -m pip install -q --upgrade pip
+quietly .venv/bin/python -m pip install -q -e .
 ostscan=.venv/bin/ostscan
 
 case_dir=fixtures/example-case

@@ -16,9 +16,14 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   fi
 fi
 
+quietly() {  # the build backend's notices are shown only when the install fails
+  local log
+  log=$("$@" 2>&1) || { printf '%s\n' "$log" >&2; return 1; }
+}
+
 python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip >&2
-.venv/bin/python -m pip install -q -e '.[test]' >&2
+quietly .venv/bin/python -m pip install -q --upgrade pip
+quietly .venv/bin/python -m pip install -q -e '.[test]'
 
 .venv/bin/python -m ruff check scanner tests bench fixtures
 .venv/bin/python -m pytest "$@"

@@ -70,7 +70,8 @@ def collect(
         summary = store.collect_reports(reports or [])
         audit_failed = sum(_collect_audit(store, path, console) for path in _audit_files(audit))
         total = store.report_count()
-    _report_summary(summary, total, case, console)
+    if reports:
+        _report_summary(summary, total, case, console)
     failed = bool(summary.refused) or audit_failed
     raise typer.Exit(exitcodes.PARTIAL if failed else exitcodes.OK)
 
