@@ -116,3 +116,12 @@ def test_files_that_are_no_outlook_store_are_no_copies(tmp_path: Path) -> None:
 
     assert code == exitcodes.OK
     assert "1 host(s), 0 OST(s)" in said
+
+
+def test_collecting_a_place_with_no_report_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+
+    code, said = run("collect", str(tmp_path / "empty"), "--case", str(tmp_path / "c.sqlite"))
+
+    assert code == exitcodes.PARTIAL
+    assert "empty: no scan report in it" in said

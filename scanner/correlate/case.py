@@ -226,16 +226,26 @@ def file_digest(path: str) -> str:
 # ---- finding report documents -----------------------------------------------------------------
 
 def report_sources(paths: Iterable[str]) -> Iterator[ReportSource]:
-    """Report documents in files, folders (*.json, *.zip, recursively) and zip archives."""
+    """Report documents in files, folders (*.json, *.zip, recursively) and zip archives. A path
+    that holds none is itself an error: a typo or the wrong folder must not pass quietly."""
     for path in paths:
-        if os.path.isdir(path):
-            for found in sorted(Path(path).rglob("*")):
-                if found.is_file() and found.suffix.lower() in (".json", ".zip"):
-                    yield from _file_sources(str(found))
-        elif os.path.exists(path):
-            yield from _file_sources(path)
-        else:
-            yield ReportSource(path, None, f"{path}: no such file or folder")
+        found = False
+        for source in _path_sources(path):
+            found = True
+            yield source
+        if not found:
+            yield ReportSource(path, None, f"{path}: no scan report in it (*.json)")
+
+
+def _path_sources(path: str) -> Iterator[ReportSource]:
+    if os.path.isdir(path):
+        for found in sorted(Path(path).rglob("*")):
+            if found.is_file() and found.suffix.lower() in (".json", ".zip"):
+                yield from _file_sources(str(found))
+    elif os.path.exists(path):
+        yield from _file_sources(path)
+    else:
+        yield ReportSource(path, None, f"{path}: no such file or folder")
 
 
 def _file_sources(path: str) -> Iterator[ReportSource]:
