@@ -141,7 +141,7 @@ def deep_candidates(
 ) -> Iterator[Candidate]:
     """Every `.ost`/`.pst` on every volume, never following links."""
     report = partial(note_unlistable, errors)
-    for volume in target.volumes():
+    for volume in target.deep_roots():
         for path in target.walk_files(volume, max_depth=MAX_DEPTH, on_error=report):
             if is_store_name(path.rsplit("/", 1)[-1]):
                 yield Candidate(path, profile_of(path, profiles), "deep")

@@ -95,3 +95,16 @@ def test_a_folder_of_several_hosts_names_each_as_a_volume(tmp_path: Path) -> Non
     result = found(tmp_path / "hosts")
 
     assert set(result) == expected_default("PC-1/") | expected_default("PC-2/")
+
+
+def test_deep_also_walks_what_lies_beside_the_drives(tmp_path: Path) -> None:
+    build_host(tmp_path / "kape" / "C")
+    (tmp_path / "kape" / "loose").mkdir()
+    (tmp_path / "kape" / "loose" / "b.ost").write_bytes(b"!BDN" + bytes(508))
+
+    default = found(tmp_path / "kape")
+    deep = found(tmp_path / "kape", deep=True)
+
+    assert set(default) == expected_default("C:/")
+    assert set(deep) - set(default) == {"./loose/b.ost", "C:/Users/Alice/Desktop/copy.ost",
+                                        "C:/ProgramData/Backup/foo.pst"}

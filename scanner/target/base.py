@@ -72,6 +72,10 @@ class Target(abc.ABC):
     def open(self, path: str) -> BinaryIO:
         """A read-only binary file object."""
 
+    def deep_roots(self) -> list[str]:
+        """Where --deep walks: every volume, and for a collection folder what lies beside."""
+        return self.volumes()
+
     def local_path(self, path: str) -> str | None:
         """The path on this machine's file system, where the file is directly reachable."""
         return None

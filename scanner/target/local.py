@@ -17,6 +17,7 @@ from scanner.target.base import Entry, FileStat, Target, TargetError, TargetSpec
 from scanner.target.rawntfs import is_sharing_violation
 from scanner.timeutil import from_epoch
 
+REST = "."   # the pseudo-volume of a collection folder: everything that is not one of its drives
 VOLUME_MARKERS = {"users", "documents and settings", "windows", "program files"}
 SEARCH_DEPTH = 5
 
@@ -103,6 +104,11 @@ class LocalTarget(Target):
         self._encoded = encoded_names
 
     def volumes(self) -> list[str]:
+        """Drive roots to look for profiles on; the rest of a collection folder is only walked
+        by --deep (see `deep_roots`)."""
+        return sorted(v for v in self._volumes if v != REST)
+
+    def deep_roots(self) -> list[str]:
         return sorted(self._volumes)
 
     def host_path(self, path: str) -> str:
@@ -130,13 +136,19 @@ class LocalTarget(Target):
     def list_dir(self, path: str) -> list[Entry]:
         host = self.host_path(path)
         entries = []
+        drives = self._drive_folders() if path.split("/", 1)[0] == REST else set()
         with os.scandir(host) as it:
             for e in it:
+                if drives and os.path.normpath(e.path) in drives:
+                    continue      # listed as a volume of its own
                 name = unquote(e.name) if self._encoded else e.name
                 link = e.is_symlink()
                 entries.append(Entry(name, e.is_dir(follow_symlinks=False),
                                      e.is_file(follow_symlinks=False), link))
         return entries
+
+    def _drive_folders(self) -> set[str]:
+        return {os.path.normpath(base) for name, base in self._volumes.items() if name != REST}
 
     def stat(self, path: str) -> FileStat:
         return file_stat(self.host_path(path))
@@ -185,6 +197,8 @@ def open_folder(path: str) -> LocalTarget:
         return target
     names = ", ".join(v or "(root)" for v in sorted(volumes))
     description = f"{layout} {path} (volumes: {names})"
+    if "" not in volumes:
+        volumes[REST] = path     # what lies beside the drives, for --deep
     return LocalTarget(TargetSpec("folder", path), volumes, description, encoded)
 
 
