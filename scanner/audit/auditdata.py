@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
+
 MAX_WRAPPER_DEPTH = 5
 MAX_REPAIR_TRIES = 64
 FLATTENED_ARRAY = "System.Object[]"
@@ -30,10 +32,18 @@ TIME_KEYS = ("creationtime", "timegenerated", "createddatetime", "timestamp")
 RECORD_MARKERS = ("creationtime", "id", "officeid", "recordtype")
 
 
+def loads(text: str) -> Any:
+    """json.loads, by orjson; text orjson refuses (NaN, huge numbers) goes to json itself."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def parse_json(text: str) -> tuple[Any, str | None]:
     """The JSON value of a text and a damage note; a cut or broken text is repaired if it can be."""
     try:
-        return json.loads(text), None
+        return loads(text), None
     except ValueError as exc:
         position = getattr(exc, "pos", len(text))
 
@@ -65,7 +75,7 @@ def repair_truncated(text: str) -> Any:
     for end, open_brackets in reversed(ends[-MAX_REPAIR_TRIES:]):
         closers = "".join("}" if b == "{" else "]" for b in reversed(open_brackets))
         try:
-            value = json.loads(text[:end] + closers)
+            value = loads(text[:end] + closers)
         except ValueError:
             continue
         if isinstance(value, dict):
@@ -135,7 +145,7 @@ def _maybe_json(text: str) -> Any:
     if not _looks_like_json(text):
         return text
     try:
-        return json.loads(text)
+        return loads(text)
     except ValueError:
         return text
 
