@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -150,11 +150,16 @@ def sniff_delimiter(header: str) -> str:
     return max(DELIMITERS, key=header.count)
 
 
+def csv_layout(header_line: str) -> CsvLayout:
+    """Delimiter and columns of a CSV file from its header line."""
+    delimiter = sniff_delimiter(header_line)
+    header = [c.strip().lstrip("\ufeff").lower() for c in _split(header_line, delimiter)]
+    return CsvLayout(header, delimiter)
+
+
 def _csv_rows(stream: TextIO, number: int, first: str) -> Iterator[RawRecord]:
-    delimiter = sniff_delimiter(first)
-    header = [c.strip().lstrip("\ufeff").lower() for c in _split(first, delimiter)]
-    layout = _CsvLayout(header, delimiter)
-    for line, text in _logical_lines(stream, number + 1):
+    layout = csv_layout(first)
+    for line, text in logical_lines(stream, number + 1):
         if text.strip():
             yield layout.record(line, text)
 
@@ -163,7 +168,7 @@ def _split(text: str, delimiter: str) -> list[str]:
     return next(csv.reader([text], delimiter=delimiter), [])
 
 
-def _logical_lines(stream: TextIO, first_number: int) -> Iterator[tuple[int, str]]:
+def logical_lines(stream: Iterable[str], first_number: int) -> Iterator[tuple[int, str]]:
     """CSV records, joining physical lines while a quoted cell is open."""
     pending: list[str] = []
     quotes = 0
@@ -184,7 +189,7 @@ def _logical_lines(stream: TextIO, first_number: int) -> Iterator[tuple[int, str
         yield start, "".join(pending)
 
 
-class _CsvLayout:
+class CsvLayout:
     """Column positions of one CSV file and the row reader that uses them."""
 
     def __init__(self, header: list[str], delimiter: str) -> None:

@@ -7,12 +7,13 @@ and with the rare damaged MailItemsAccessed copies held back until a whole copy 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from scanner import exitcodes
-from scanner.audit import auditdata, containers
+from scanner.audit import auditdata, bulk, containers
 from scanner.audit.events import (
     AUDIT_SCHEMA_VERSION,
     KIND_BIND,
@@ -163,14 +164,64 @@ class _FileReader:
         if self.state.console is not None:
             self.state.console.progress(f"reading {self.source}")
         try:
-            with self.text_source.open_text() as stream:
-                fmt, records = containers.read_records(stream)
+            with contextlib.ExitStack() as stack:
+                fmt, records = self._open(stack)
                 self.coverage.format = fmt
+                batch = bulk.RecordBatch
                 for raw in records:
-                    yield from self._take(raw)
+                    if raw.__class__ is batch:
+                        self._take_batch(raw)
+                    else:
+                        yield from self._take(raw)
         except (OSError, EOFError, UnicodeError) as exc:
             self.state.error(self.source, None, f"read stopped: {exc}")
         self._finish()
+
+    def _open(self, stack: contextlib.ExitStack) -> tuple[str, Iterator]:
+        """Records of the input: in blocks when it is UTF-8 JSON lines or CSV, else by line."""
+        if self.text_source.encoding == "utf-8":
+            with contextlib.ExitStack() as attempt:
+                raw = attempt.enter_context(self.text_source.open_binary())
+                opened = bulk.open_records(raw)
+                if opened is not None:
+                    stack.push(attempt.pop_all())
+                    return opened
+        stream = stack.enter_context(self.text_source.open_text())
+        return containers.read_records(stream)
+
+    def _take_batch(self, batch: bulk.RecordBatch) -> None:
+        """Records that yield no events, counted and de-duplicated together."""
+        self.coverage.rows += batch.rows
+        self.coverage.records += batch.rows
+        seen = self.state.seen
+        before = len(seen)
+        seen.update(batch.keys)
+        self.state.duplicates += batch.rows - (len(seen) - before)
+        self._widen(batch.first)
+        self._widen(batch.last)
+        if batch.result_sets is not None:
+            self._mark_results(*batch.result_sets)
+
+    def _mark_results(self, runspaces: list[str], counts: list[str], indexes: list[str]) -> None:
+        """_mark_result for many rows; at once when they share RunspaceId and ResultCount."""
+        count, joined = counts[0], "".join(indexes)
+        if (len(set(runspaces)) == 1 and len(set(counts)) == 1 and count.isdigit()
+                and count.isascii() and joined.isdigit() and joined.isascii()
+                and "" not in indexes and int(count) <= MAX_RESULT_COUNT):
+            positions = [int(index) - 1 for index in indexes]
+            if 0 <= min(positions) and max(positions) < int(count):
+                self._mark_positions(runspaces[0], count, positions)
+                return
+        for runspace, count, index in zip(runspaces, counts, indexes, strict=True):
+            self._mark_result(runspace, count, index)
+
+    def _mark_positions(self, runspace: str, count: str, positions: list[int]) -> None:
+        key = (runspace, count)
+        bitmap = self.result_sets.get(key)
+        if bitmap is None:
+            bitmap = self.result_sets[key] = bytearray((int(count) + 7) // 8)
+        for position in positions:
+            bitmap[position >> 3] |= 1 << (position & 7)
 
     def _take(self, raw: containers.RawRecord) -> Iterator[AuditEvent]:
         self.coverage.rows += 1
@@ -292,15 +343,17 @@ class _FileReader:
             self.last = key
 
     def _track_result_set(self, envelope: dict[str, str]) -> None:
+        self._mark_result(envelope.get("runspaceid", ""), envelope.get("resultcount"),
+                          envelope.get("resultindex"))
+
+    def _mark_result(self, runspace: str, count: str | None, index: str | None) -> None:
         """Mark ResultIndex in a bitmap per (RunspaceId, ResultCount): one bit per row."""
-        count = envelope.get("resultcount")
-        index = envelope.get("resultindex")
         if not (count and index and count.isdigit() and index.isdigit()):
             return
         total, position = int(count), int(index) - 1
         if total > MAX_RESULT_COUNT or not 0 <= position < total:
             return
-        key = (envelope.get("runspaceid", ""), count)
+        key = (runspace, count)
         bitmap = self.result_sets.get(key)
         if bitmap is None:
             bitmap = self.result_sets[key] = bytearray((total + 7) // 8)

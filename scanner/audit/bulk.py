@@ -1,0 +1,342 @@
+"""Block reading of UTF-8 JSON lines and CSV exports: most records are counted, not parsed.
+
+An export is read in blocks of whole lines (CSV: whole rows, cut where no quoted cell is open).
+When every line of a block has the compact form Microsoft writes (`{"CreationTime":"…",
+"Id":"<GUID>","Operation":"…"`; in CSV that AuditData cell among cells without quotes), one
+regular expression over the block finds every record's time, Id and Operation, with no Python
+step per line. Records that are not MailItemsAccessed come out as a `RecordBatch` (Id digests,
+first and last time, ResultIndex cells); every other line comes out as the `RawRecord` the
+line-by-line reader of `containers` gives. A block not wholly in that form (blank lines, other
+key order, quoted newlines, a lone CR) is read line by line by `containers`: both paths give the
+same records in the same order.
+"""
+
+from __future__ import annotations
+
+import binascii
+import io
+import re
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from scanner.audit import containers
+from scanner.audit.containers import CsvLayout, RawRecord
+
+BLOCK_SIZE = 8 << 20
+BOM = b"\xef\xbb\xbf"
+
+# Fixed widths (19-character time, 36-character GUID, as much of Operation as
+# `MailItemsAccessed` and its closing quote take) let the heads found in a block be joined and
+# split by one `struct` call.
+_TIME = rb".{10}T.{8}"
+_GUID = rb".{8}-.{4}-.{4}-.{4}-.{12}"
+JSON_HEAD = re.compile(rb'\n(?:\{"CreationTime":"(' + _TIME + rb'","Id":"' + _GUID
+                       + rb'","Operation":"[^\n]{18})|)', re.S)
+LONE_CR = re.compile(rb"\r(?!\n)")
+JSON_START = b'\n{"CreationTime":"'
+CSV_START = b'"{""CreationTime"":""'
+TRACKED_COLUMNS = ("runspaceid", "resultcount", "resultindex")
+
+
+@dataclass(frozen=True)
+class _HeadForm:
+    fields: str              # struct format of one head: time, Id, Operation prefix
+    mail_items: bytes        # the Operation prefix of MailItemsAccessed
+    empty: bytes | None      # an Operation prefix the line reader treats apart (CSV: empty)
+
+
+JSON_FORM = _HeadForm("19s8x36s15x18s", b'MailItemsAccessed"', None)
+CSV_FORM = _HeadForm("19s12x36s19x19s", b'MailItemsAccessed""', b'""')
+
+
+@dataclass(slots=True)
+class RecordBatch:
+    """Consecutive records that are not MailItemsAccessed: counted and de-duplicated only."""
+
+    rows: int
+    keys: tuple[bytes, ...]          # record_digest of each Id (16 bytes)
+    first: str                       # smallest and largest CreationTime (19 characters)
+    last: str
+    result_sets: tuple[list[str], ...] | None = None   # RunspaceId, ResultCount, ResultIndex
+
+
+@dataclass(slots=True)
+class _Heads:
+    """Times, Id digests and the lines to be read singly, of every line of a block."""
+
+    times: tuple[bytes, ...]
+    keys: tuple[bytes, ...]
+    singled: list[int]
+
+
+def open_records(raw: BinaryIO) -> tuple[str, Iterator[RawRecord | RecordBatch]] | None:
+    """Format and records of a UTF-8 input; None when it is not read in blocks."""
+    head = raw.read(BLOCK_SIZE)
+    if head.startswith(BOM):
+        head = head[len(BOM):]
+    found = _first_line(head)
+    if found is None:
+        return None
+
+    number, first, rest = found
+    fmt = containers.detect(first)
+    if fmt == containers.FORMAT_JSON_LINES:
+        first_record = containers.fast_json_record(number, first.strip())
+        return fmt, _json_lines(raw, rest, number + 1, first_record)
+    if fmt == containers.FORMAT_CSV:
+        return fmt, _CsvReader(containers.csv_layout(first)).records(raw, rest, number + 1)
+    return None
+
+
+def _first_line(head: bytes) -> tuple[int, str, bytes] | None:
+    """The first non-blank line (number, text) and the bytes from its newline on."""
+    position = number = 0
+    while True:
+        end = head.find(b"\n", position)
+        if end < 0:
+            return None
+        line = head[position:end + 1]
+        number += 1
+        if b"\r" in line[:-2]:
+            return None                      # a lone CR ends a line for the text reader
+        text = line.decode("utf-8", "replace").lstrip("\ufeff")
+        if text.strip():
+            return number, text, head[end:]
+        position = end + 1
+
+
+def _blocks(raw: BinaryIO, rest: bytes) -> Iterator[bytes]:
+    """Blocks of about BLOCK_SIZE bytes: a newline, then whole lines, each ending in a newline
+    (the last line of the input may not); a block's newline ends the one before it."""
+    while True:
+        chunk = raw.read(BLOCK_SIZE)
+        if not chunk:
+            if len(rest) > 1:
+                yield rest
+            return
+        cut = chunk.rfind(b"\n")
+        if cut < 0:
+            rest += chunk
+            continue
+        yield rest + chunk[:cut + 1]
+        rest = chunk[cut:]
+
+
+def _row_end(block: bytes) -> int:
+    """The last newline of a block (which starts with one) where no quoted cell is open."""
+    end = block.rfind(b"\n")
+    quotes = block.count(b'"', 0, end)
+    while end > 0 and quotes % 2:
+        previous = block.rfind(b"\n", 0, end)
+        quotes -= block.count(b'"', previous, end)
+        end = previous
+    return end
+
+
+def _lines(block: bytes) -> bytes | None:
+    """The block ending in a newline, when every line ends in LF or CRLF; None otherwise."""
+    if not block.endswith(b"\n"):
+        block += b"\n"
+    if b"\r" in block and LONE_CR.search(block):
+        return None
+    return block
+
+
+def _text_lines(block: bytes) -> list[str]:
+    """The lines of a block as the text reader splits them (LF, CR or CRLF)."""
+    return io.StringIO(block[1:].decode("utf-8", "replace"), newline="").readlines()
+
+
+def _split_heads(heads: list[bytes], form: _HeadForm) -> _Heads | None:
+    """Times, digests and lines to read singly; None when a time or Id is not plain."""
+    # struct.Struct, not struct.unpack: the module caches every format it is given
+    parts = struct.Struct(form.fields * len(heads)).unpack(b"".join(heads))
+    times = parts[0::3]
+    joined = b"".join(times)
+    if not joined.isascii() or b'"' in joined:
+        return None
+    try:
+        ids = binascii.unhexlify(b"".join(parts[1::3]).replace(b"-", b""))
+    except (binascii.Error, ValueError):
+        return None
+    keys = struct.Struct("16s" * len(heads)).unpack(ids)   # record_digest of a GUID: 16 bytes
+
+    operations = parts[2::3]
+    singled = _indexes(operations, form.mail_items)
+    if form.empty is not None:
+        empty = [i for i, operation in enumerate(operations) if operation[:2] == form.empty]
+        singled = sorted(set(singled).union(empty)) if empty else singled
+    return _Heads(times, keys, singled)
+
+
+def _indexes(values: tuple[bytes, ...], wanted: bytes) -> list[int]:
+    found: list[int] = []
+    try:
+        start = values.index(wanted)
+        while True:
+            found.append(start)
+            start = values.index(wanted, start + 1)
+    except ValueError:
+        return found
+
+
+def _batch(heads: _Heads, start: int, end: int,
+           result_sets: tuple[list[str], ...] | None = None) -> RecordBatch:
+    times = heads.times[start:end]
+    return RecordBatch(end - start, heads.keys[start:end], min(times).decode(),
+                       max(times).decode(), result_sets)
+
+
+def _line_of(block: bytes, start: bytes, position: int) -> tuple[int, int]:
+    """Start and newline of the first line at or after `position` holding `start`; a head
+    found once per line makes it the line of that head."""
+    found = block.find(start, position)
+    begin = block.rfind(b"\n", 0, found + 1) + 1
+    return begin, block.find(b"\n", found + 1)
+
+
+def _all_lines(pattern: re.Pattern, block: bytes) -> list | None:
+    """What `pattern` captures at every line of a block; None unless it matches them all.
+
+    The pattern is `\n(?:...|)`: it matches at every newline, empty where the line is not
+    in the form, so the list has one entry per line and the last newline's empty one."""
+    found = pattern.findall(block)
+    empty = found.pop()
+    return None if empty in found else found
+
+
+def _json_lines(raw: BinaryIO, rest: bytes, number: int,
+                first: RawRecord) -> Iterator[RawRecord | RecordBatch]:
+    yield first
+    for block in _blocks(raw, rest):
+        lines = _lines(block)
+        found = _all_lines(JSON_HEAD, lines) if lines is not None else None
+        heads = _split_heads(found, JSON_FORM) if found else None
+        if heads is None:
+            text_lines = _text_lines(block)
+            for offset, line in enumerate(text_lines):
+                if line.strip():
+                    yield containers.fast_json_record(number + offset, line.strip())
+            number += len(text_lines)
+            continue
+        yield from _json_block(lines, number, found, heads)
+        number += len(found)
+
+
+def _json_block(block: bytes, number: int, found: list[bytes],
+                heads: _Heads) -> Iterator[RawRecord | RecordBatch]:
+    start = position = 0
+    for index in heads.singled:
+        if index > start:
+            yield _batch(heads, start, index)
+        begin, position = _line_of(block, JSON_START + found[index], position)
+        text = block[begin:position].decode("utf-8", "replace").strip()
+        yield containers.fast_json_record(number + index, text)
+        start = index + 1
+    if start < len(found):
+        yield _batch(heads, start, len(found))
+
+
+class _CsvReader:
+    """CSV rows in blocks: an AuditData cell among cells without quotes, one row a line."""
+
+    def __init__(self, layout: CsvLayout) -> None:
+        self.layout = layout
+        self.pattern = _csv_pattern(layout) if layout.audit is not None else None
+        self.cells = [_cell_reader(layout, name) for name in TRACKED_COLUMNS]
+        self.tracked = all(name in layout.header for name in TRACKED_COLUMNS[1:])
+
+    def records(self, raw: BinaryIO, rest: bytes,
+                number: int) -> Iterator[RawRecord | RecordBatch]:
+        """Blocks cut at the last newline; one that is not plain is read line by line up to
+        its last row end, and the rest goes on with the next block."""
+        carry = b""
+        for block in _blocks(raw, rest):
+            block = carry + block[1:] if carry else block
+            lines = _lines(block)
+            found = self._rows(lines) if lines is not None else None
+            heads = _split_heads([f[1] for f in found], CSV_FORM) if found else None
+            if heads is not None:
+                yield from self._block(lines, number, found, heads)
+                number += len(found)
+                carry = b""
+                continue
+            end = _row_end(block)
+            carry = block[end:] if end < len(block) - 1 else b""
+            if end:
+                number = yield from self._by_line(block[:end + 1], number)
+        if carry:
+            yield from self._by_line(carry, number)
+
+    def _by_line(self, block: bytes, number: int) -> Iterator[RawRecord]:
+        text_lines = _text_lines(block)
+        for line, text in containers.logical_lines(text_lines, number):
+            if text.strip():
+                yield self.layout.record(line, text)
+        return number + len(text_lines)
+
+    def _rows(self, lines: bytes) -> list[tuple[bytes, bytes, bytes]] | None:
+        """Front cells, head and back cells of every row; None unless all rows are plain.
+
+        Plain: quotes only around AuditData and doubled inside it (no run of an odd number of
+        quotes within the cell), so the line reader cuts the cell at the same place.
+        """
+        if self.pattern is None:
+            return None
+        found = _all_lines(self.pattern, lines)
+        if found is None or lines.count(b'"') != 2 * lines.count(b'""') + 2 * len(found):
+            return None
+        return found
+
+    def _block(self, block: bytes, number: int, found: list[tuple[bytes, bytes, bytes]],
+               heads: _Heads) -> Iterator[RawRecord | RecordBatch]:
+        start = position = 0
+        for index in heads.singled:
+            if index > start:
+                yield _batch(heads, start, index, self._result_sets(found, start, index))
+            begin, position = _line_of(block, CSV_START + found[index][1], position)
+            text = block[begin:position + 1].decode("utf-8", "replace")
+            yield self.layout.record(number + index, text)
+            start = index + 1
+        if start < len(found):
+            yield _batch(heads, start, len(found), self._result_sets(found, start, len(found)))
+
+    def _result_sets(self, found: list[tuple[bytes, bytes, bytes]], start: int,
+                     end: int) -> tuple[list[str], ...] | None:
+        if not self.tracked:
+            return None
+        rows = found[start:end]
+        return tuple(reader(rows) for reader in self.cells)
+
+
+def _csv_pattern(layout: CsvLayout) -> re.Pattern:
+    """One plain row: its front cells, the head of AuditData, its back cells."""
+    sep = re.escape(layout.delimiter).encode()
+    cell = b'[^"\r\n' + sep + b"]*"
+    before = b"((?:" + cell + sep + b"){%d})" % layout.audit
+    after = b"((?:" + sep + cell + b"){%d})" % (len(layout.header) - layout.audit - 1)
+    return re.compile(b"\n(?:" + before + rb'"\{""CreationTime"":""(' + _TIME
+                      + rb'"",""Id"":""' + _GUID + rb'"",""Operation"":""[^\n]{19})'
+                      + rb'[^\n]*\}"' + after + rb"\r?(?=\n)|)", re.S)
+
+
+def _cell_reader(layout: CsvLayout,
+                 name: str) -> Callable[[list[tuple[bytes, bytes, bytes]]], list[str]]:
+    """The texts of one column in plain rows ("" when absent; the last of equal names)."""
+    columns = [i for i, column in enumerate(layout.header) if column == name]
+    if not columns:
+        return lambda rows: [""] * len(rows)
+    column, delimiter = columns[-1], layout.delimiter.encode()
+    if column < layout.audit:          # front cells: each ends with the delimiter
+        part, offset, step = 0, column, layout.audit
+    else:                              # back cells: each starts with the delimiter
+        part, offset, step = 2, column - layout.audit, len(layout.header) - layout.audit - 1
+
+    def read(rows: list[tuple[bytes, bytes, bytes]]) -> list[str]:
+        cells = b"".join(row[part] for row in rows).split(delimiter)[offset::step]
+        # plain cells hold no newline: one decoding for all of them
+        return b"\n".join(cells).decode("utf-8", "replace").split("\n")
+
+    return read
