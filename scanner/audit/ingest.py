@@ -8,7 +8,9 @@ and with the rare damaged MailItemsAccessed copies held back until a whole copy 
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -83,6 +85,10 @@ class IngestState:
         self.errors: list[AuditError] = []
         self.coverage: list[InputCoverage] = []
 
+    def note(self, source: str, text: str) -> None:
+        if self.console is not None:
+            self.console.info(f"{source}: {text}")
+
     def error(self, source: str, line: int | None, reason: str) -> None:
         self.errors.append(AuditError(source, line, reason))
         if self.console is not None:
@@ -96,7 +102,10 @@ def iter_events(paths: list[str], console: Console | None = None,
     state = state or IngestState(console)
     for source in iter_sources(paths):
         if isinstance(source, SourceError):
-            state.error(source.name, None, source.reason)
+            if source.skipped:
+                state.note(source.name, source.reason)
+            else:
+                state.error(source.name, None, source.reason)
             continue
         yield from _FileReader(state, source).events()
 
@@ -173,8 +182,9 @@ class _FileReader:
                         self._take_batch(raw)
                     else:
                         yield from self._take(raw)
-        except (OSError, EOFError, UnicodeError) as exc:
-            self.state.error(self.source, None, f"read stopped: {exc}")
+        except (OSError, EOFError, UnicodeError, csv.Error, zlib.error) as exc:
+            where = f" after row {self.coverage.rows:,}" if self.coverage.rows else ""
+            self.state.error(self.source, None, f"read stopped{where}: {exc}")
         self._finish()
 
     def _open(self, stack: contextlib.ExitStack) -> tuple[str, Iterator]:
@@ -380,6 +390,8 @@ class _FileReader:
         if self.without_record:
             self.state.error(self.source, None, f"{self.without_record} rows or values hold no "
                                                 "audit record (no Operation/AuditData found)")
+        if not coverage.records and not self.without_record:
+            coverage.warnings.append("holds no audit record (an empty export?)")
         for warning in coverage.warnings:
             if self.state.console is not None:
                 self.state.console.warn(f"{self.source}: {warning}")

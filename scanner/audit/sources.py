@@ -40,10 +40,18 @@ class TextSource:
 
 @dataclass
 class SourceError:
-    """An input that could not be opened at all."""
+    """An input that could not be opened at all (`skipped`: a file in a folder that is, by
+    its name, no export at all; said on stderr, not counted as damage)."""
 
     name: str
     reason: str
+    skipped: bool = False
+
+
+# In a folder walk these are documents, pictures or programs, never an audit export.
+NOT_EXPORTS = (".md", ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".png",
+               ".jpg", ".jpeg", ".gif", ".exe", ".dll", ".ps1", ".py", ".sha256", ".md5")
+SNIFF_BYTES = 4096
 
 
 def iter_sources(paths: list[str]) -> Iterator[TextSource | SourceError]:
@@ -62,15 +70,18 @@ def _walk(folder: str) -> Iterator[TextSource | SourceError]:
         dirs.sort()
         for name in sorted(files):
             path = os.path.join(root, name)
+            if name.lower().endswith(NOT_EXPORTS):
+                yield SourceError(path, "skipped: not an audit export, by its name", skipped=True)
+                continue
             yield from _open_file(path, lambda p=path: open(p, "rb"))
 
 
 def _open_file(name: str, opener: Callable[[], BinaryIO]) -> Iterator[TextSource | SourceError]:
     try:
         with opener() as handle:
-            head = handle.read(8)
-    except OSError as exc:
-        yield SourceError(name, f"unreadable: {exc.strerror or exc}")
+            head = handle.read(SNIFF_BYTES)
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        yield SourceError(name, f"unreadable: {getattr(exc, 'strerror', None) or exc}")
         return
 
     if head.startswith(GZIP_MAGIC):
@@ -81,8 +92,20 @@ def _open_file(name: str, opener: Callable[[], BinaryIO]) -> Iterator[TextSource
         yield SourceError(name, "unsupported container: 7-Zip (extract it first)")
     elif not head:
         yield SourceError(name, "empty file")
+    elif looks_binary(head, sniff_encoding(head)):
+        yield SourceError(name, "not an audit export: binary data")
     else:
         yield TextSource(name, sniff_encoding(head), opener)
+
+
+def looks_binary(head: bytes, encoding: str) -> bool:
+    """NUL bytes in what should be 8-bit text, or many control characters: not an export."""
+    if encoding != "utf-8":
+        return False
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for byte in head if byte < 0x20 and byte not in b"\t\n\r\f")
+    return controls > len(head) // 20
 
 
 def _zip_members(name: str, opener: Callable[[], BinaryIO]) -> Iterator[TextSource | SourceError]:

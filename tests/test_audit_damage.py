@@ -1,0 +1,79 @@
+"""Inputs that are no audit export, or break mid-way: each is named with its reason, and the
+other inputs of the same run are still read."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from scanner.audit.ingest import ingest
+
+CASE_EXPORT = Path(__file__).resolve().parent.parent / "fixtures/example-case/audit" \
+    / "purview-export.csv"
+CASE_RECORDS = 48
+
+
+def random_bytes(tmp: Path) -> Path:
+    path = tmp / "garbage.csv"
+    path.write_bytes(bytes(range(256)) * 16)
+    return path
+
+
+def gzipped_program(tmp: Path) -> Path:
+    path = tmp / "elf.gz"
+    path.write_bytes(gzip.compress(b"\x7fELF" + bytes(4000)))
+    return path
+
+
+def zip_of_junk(tmp: Path) -> Path:
+    path = tmp / "junk.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("x.bin", os.urandom(4096))
+    return path
+
+
+@pytest.mark.parametrize("make", [random_bytes, gzipped_program, zip_of_junk])
+def test_binary_input_is_named_and_the_rest_is_read(tmp_path: Path, make: object) -> None:
+    bad = make(tmp_path)
+
+    log = ingest([str(bad), str(CASE_EXPORT)])
+
+    assert log.distinct_records == CASE_RECORDS
+    assert [e.reason for e in log.errors] == ["not an audit export: binary data"]
+    assert log.errors[0].source_file.startswith(str(bad))
+
+
+def test_a_csv_that_breaks_midway_keeps_what_came_before(tmp_path: Path) -> None:
+    lines = CASE_EXPORT.read_text(encoding="utf-8").splitlines(keepends=True)
+    broken = tmp_path / "broken.csv"
+    unpaired = lines[30].replace('""Operation""', '""Oper"ation""', 1)
+    broken.write_text("".join(lines[:30] + [unpaired] + lines[31:]), encoding="utf-8")
+
+    log = ingest([str(broken)])
+
+    assert len(log.errors) == 1 and log.errors[0].reason.startswith("read stopped")
+    assert 0 < log.distinct_records < CASE_RECORDS
+
+
+def test_documents_in_a_folder_are_skipped_not_read(tmp_path: Path) -> None:
+    (tmp_path / "SOURCES.md").write_text("| a | b |\n|---|---|\n")
+    (tmp_path / "export.csv").write_bytes(CASE_EXPORT.read_bytes())
+
+    log = ingest([str(tmp_path)])
+
+    assert log.errors == []
+    assert [c.source_file for c in log.coverage] == [str(tmp_path / "export.csv")]
+
+
+def test_a_header_only_export_says_it_holds_nothing(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text(CASE_EXPORT.read_text(encoding="utf-8").splitlines()[0] + "\n")
+
+    log = ingest([str(empty)])
+
+    assert log.distinct_records == 0 and log.errors == []
+    assert log.coverage[0].warnings == ["holds no audit record (an empty export?)"]
