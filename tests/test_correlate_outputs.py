@@ -136,3 +136,21 @@ def test_table_names_the_verdict_and_the_conclusion() -> None:
     assert table.splitlines()[0].split()[:3] == ["VERDICT", "CONF", "HOST"]
     assert "match" in table.splitlines()[1]
     assert "[held-by-collected-devices]" in table
+
+
+def test_a_timeline_keeps_the_session_readable_when_a_copy_was_written_years_later() -> None:
+    from scanner.correlate.html import timeline_svg
+    from scanner.correlate.model import Timeline, TimelineMark
+
+    first = dt.datetime(2024, 3, 14, 2, 37, 51, tzinfo=dt.timezone.utc)
+    syncs = [TimelineMark(first + dt.timedelta(seconds=20 * n), "0x10C", "sync")
+             for n in range(4)]
+    later = dt.datetime(2026, 12, 3, 18, 2, 22, tzinfo=dt.timezone.utc)
+    host = [TimelineMark(first, "created", "ost-created"),
+            TimelineMark(later, "last write", "ost-last-write")]
+    svg = timeline_svg(Timeline("s1", "jdoe@contoso.example", syncs,
+                                {"SRV-FILE01: C:/Users/x/jdoe.ost": host}))
+
+    assert "2024-03-14T02:37:51Z</text>" in svg and "2024-03-14T02:38:51Z</text>" in svg
+    assert "2026-12-03</tspan>" in svg          # drawn at the edge, with its date
+    assert "SRV-FILE01: jdoe.ost" in svg

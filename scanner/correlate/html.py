@@ -92,21 +92,36 @@ def _timelines(timelines: list[Timeline]) -> str:
     return "\n".join(body)
 
 
+NEAR = dt.timedelta(days=30)   # OST times further from the session are drawn at the edge
+
+
+def _window(timeline: Timeline) -> tuple[dt.datetime, dt.datetime]:
+    """The session, widened to the OST times within a month of it: a copy last written two
+    years later must not squeeze the session into a dot."""
+    syncs = [m.time for m in timeline.sync_marks]
+    first, last = min(syncs), max(syncs)
+    near = [m.time for marks in timeline.host_marks.values() for m in marks
+            if first - NEAR <= m.time <= last + NEAR]
+    return min([first, *near]), max([last, *near])
+
+
 def timeline_svg(timeline: Timeline) -> str:
     rows = [("Sync events", timeline.sync_marks)] + list(timeline.host_marks.items())
-    times = [m.time for _, marks in rows for m in marks]
-    start, end = min(times), max(times)
+    start, end = _window(timeline) if timeline.sync_marks else _extent(rows)
     span = max((end - start).total_seconds(), 60.0)
     height = ROW * (len(rows) + 1) + 10
-    out = [f"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH + LEFT + 20}\" "
+    out = [f"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH + LEFT + 140}\" "
            f"height=\"{height}\" role=\"img\">"]
     for index, (label, marks) in enumerate(rows):
         y = ROW * (index + 1)
         out.append(f"<text x=\"4\" y=\"{y + 4}\" font-size=\"11\">{_e(_clip(label))}</text>")
         out.append(f"<line x1=\"{LEFT}\" y1=\"{y}\" x2=\"{LEFT + WIDTH}\" y2=\"{y}\" "
                    "stroke=\"#ddd\"/>")
+        inside = [m for m in marks if start <= m.time <= end]
         out.extend(_mark(m, LEFT + WIDTH * (m.time - start).total_seconds() / span, y)
-                   for m in marks)
+                   for m in inside)
+        out.append(_edge([m for m in marks if m.time < start], True, y))
+        out.append(_edge([m for m in marks if m.time > end], False, y))
     axis = ROW * (len(rows) + 1)
     out.append(f"<text x=\"{LEFT}\" y=\"{axis}\" font-size=\"10\">{_e(iso(start))}</text>")
     out.append(f"<text x=\"{LEFT + WIDTH}\" y=\"{axis}\" font-size=\"10\" "
@@ -115,8 +130,33 @@ def timeline_svg(timeline: Timeline) -> str:
     return "".join(out)
 
 
+def _extent(rows: list) -> tuple[dt.datetime, dt.datetime]:
+    times = [m.time for _, marks in rows for m in marks]
+    return min(times), max(times)
+
+
+def _edge(marks: list[TimelineMark], before: bool, y: int) -> str:
+    """Marks outside the window: one arrow at that edge, and their dates in their colours."""
+    if not marks:
+        return ""
+    x = LEFT - 6 if before else LEFT + WIDTH + 6
+    points = f"{x + 5},{y - 5} {x - 3},{y} {x + 5},{y + 5}" if before else \
+        f"{x - 5},{y - 5} {x + 3},{y} {x - 5},{y + 5}"
+    marks = sorted(marks, key=lambda m: m.time)
+    titles = "; ".join(f"{m.label} {iso(m.time)}" for m in marks)
+    dates = " ".join(f"<tspan fill=\"{_COLOURS.get(m.kind, '#444')}\">{_e(iso(m.time)[:10])}"
+                     "</tspan>" for m in marks)
+    colour = _COLOURS.get(marks[0].kind, "#444")
+    return (f"<polygon points=\"{points}\" fill=\"{colour}\"><title>{_e(titles)}</title>"
+            f"</polygon><text x=\"{x + 8}\" y=\"{y + 4}\" font-size=\"9\">{dates}</text>")
+
+
 def _clip(text: str, width: int = 42) -> str:
-    return text if len(text) <= width else "…" + text[-(width - 1):]
+    """Row labels are `HOST: path`: keep the host and the file name, which tell rows apart."""
+    host, sep, path = text.partition(": ")
+    if sep:
+        text = f"{host}: {path.replace(chr(92), '/').rsplit('/', 1)[-1]}"
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def _mark(mark: TimelineMark, x: float, y: int) -> str:
