@@ -63,6 +63,16 @@ class RecordBatch:
 
 
 @dataclass(slots=True)
+class RangeEnd:
+    """Where reading a byte range stopped: the number the next line would have and, when the
+    range ends inside a CSV row (a quoted cell still open), how many bytes that row has."""
+
+    next_line: int = 0
+    open_row: int = 0
+    leave_open_row: bool = False     # keep such a row for the next range, do not read it
+
+
+@dataclass(slots=True)
 class _Heads:
     """Times, Id digests and the lines to be read singly, of every line of a block."""
 
@@ -71,23 +81,41 @@ class _Heads:
     singled: list[int]
 
 
-def open_records(raw: BinaryIO) -> tuple[str, Iterator[RawRecord | RecordBatch]] | None:
+def open_records(raw: BinaryIO, end: RangeEnd | None = None,
+                 ) -> tuple[str, Iterator[RawRecord | RecordBatch]] | None:
     """Format and records of a UTF-8 input; None when it is not read in blocks."""
-    head = raw.read(BLOCK_SIZE)
-    if head.startswith(BOM):
-        head = head[len(BOM):]
-    found = _first_line(head)
+    found = first_line(raw)
     if found is None:
         return None
 
     number, first, rest = found
+    end = end or RangeEnd()
     fmt = containers.detect(first)
     if fmt == containers.FORMAT_JSON_LINES:
         first_record = containers.fast_json_record(number, first.strip())
-        return fmt, _json_lines(raw, rest, number + 1, first_record)
+        return fmt, _json_lines(raw, rest, number + 1, end, first_record)
     if fmt == containers.FORMAT_CSV:
-        return fmt, _CsvReader(containers.csv_layout(first)).records(raw, rest, number + 1)
+        reader = _CsvReader(containers.csv_layout(first))
+        return fmt, reader.records(raw, rest, number + 1, end)
     return None
+
+
+def first_line(raw: BinaryIO) -> tuple[int, str, bytes] | None:
+    """The first non-blank line of an input (number, text) and the bytes from its newline on,
+    read from its first block; None when there is none or a lone CR comes first."""
+    head = raw.read(BLOCK_SIZE)
+    if head.startswith(BOM):
+        head = head[len(BOM):]
+    return _first_line(head)
+
+
+def open_range(raw: BinaryIO, fmt: str, first: str, number: int,
+               end: RangeEnd) -> Iterator[RawRecord | RecordBatch]:
+    """Records of a stream that starts where a line (CSV: a row) of an input starts, `number`
+    being that line's number and `first` the input's first line (the CSV header)."""
+    if fmt == containers.FORMAT_JSON_LINES:
+        return _json_lines(raw, b"\n", number, end)
+    return _CsvReader(containers.csv_layout(first)).records(raw, b"\n", number, end)
 
 
 def _first_line(head: bytes) -> tuple[int, str, bytes] | None:
@@ -207,9 +235,10 @@ def _all_lines(pattern: re.Pattern, block: bytes) -> list | None:
     return None if empty in found else found
 
 
-def _json_lines(raw: BinaryIO, rest: bytes, number: int,
-                first: RawRecord) -> Iterator[RawRecord | RecordBatch]:
-    yield first
+def _json_lines(raw: BinaryIO, rest: bytes, number: int, end: RangeEnd,
+                first: RawRecord | None = None) -> Iterator[RawRecord | RecordBatch]:
+    if first is not None:
+        yield first
     for block in _blocks(raw, rest):
         lines = _lines(block)
         found = _all_lines(JSON_HEAD, lines) if lines is not None else None
@@ -223,6 +252,7 @@ def _json_lines(raw: BinaryIO, rest: bytes, number: int,
             continue
         yield from _json_block(lines, number, found, heads)
         number += len(found)
+    end.next_line = number
 
 
 def _json_block(block: bytes, number: int, found: list[bytes],
@@ -248,8 +278,8 @@ class _CsvReader:
         self.cells = [_cell_reader(layout, name) for name in TRACKED_COLUMNS]
         self.tracked = all(name in layout.header for name in TRACKED_COLUMNS[1:])
 
-    def records(self, raw: BinaryIO, rest: bytes,
-                number: int) -> Iterator[RawRecord | RecordBatch]:
+    def records(self, raw: BinaryIO, rest: bytes, number: int,
+                end: RangeEnd) -> Iterator[RawRecord | RecordBatch]:
         """Blocks cut at the last newline; one that is not plain is read line by line up to
         its last row end, and the rest goes on with the next block."""
         carry = b""
@@ -263,12 +293,13 @@ class _CsvReader:
                 number += len(found)
                 carry = b""
                 continue
-            end = _row_end(block)
-            carry = block[end:] if end < len(block) - 1 else b""
-            if end:
-                number = yield from self._by_line(block[:end + 1], number)
-        if carry:
-            yield from self._by_line(carry, number)
+            row_end = _row_end(block)
+            carry = block[row_end:] if row_end < len(block) - 1 else b""
+            if row_end:
+                number = yield from self._by_line(block[:row_end + 1], number)
+        end.next_line, end.open_row = number, max(len(carry) - 1, 0)
+        if carry and not end.leave_open_row:
+            end.next_line = yield from self._by_line(carry, number)
 
     def _by_line(self, block: bytes, number: int) -> Iterator[RawRecord]:
         text_lines = _text_lines(block)

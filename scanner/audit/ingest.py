@@ -11,7 +11,7 @@ import contextlib
 import csv
 import hashlib
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from scanner import exitcodes
@@ -107,13 +107,21 @@ def iter_events(paths: list[str], console: Console | None = None,
             else:
                 state.error(source.name, None, source.reason)
             continue
-        yield from _FileReader(state, source).events()
+        yield from _read_file(state, source)
 
     for digest, pending in state.pending.items():
         state.seen.add(digest)
         state.mail_items_accessed += 1
         yield from pending.events
     state.pending.clear()
+
+
+def _read_file(state: IngestState, source: TextSource) -> Iterator[AuditEvent]:
+    """One input: in two processes when it is a large plain file, else in this one."""
+    from scanner.audit import split
+    if split.worth_splitting(source):
+        return split.read_split(state, source)
+    return _FileReader(state, source).events()
 
 
 def ingest(paths: list[str], console: Console | None = None) -> AuditLog:
@@ -156,6 +164,30 @@ def record_digest(record_id: str) -> bytes:
     return hashlib.blake2b(record_id.strip().lower().encode(), digest_size=16).digest()
 
 
+@dataclass
+class RangePart:
+    """`_FileReader.part`: events, ids, counts and errors of a byte range, lines counted from
+    the range's first line."""
+
+    events: list[AuditEvent]
+    seen: set[bytes]
+    pending: dict[bytes, _Pending]
+    duplicates: int
+    mail_items_accessed: int
+    errors: list[AuditError]
+    counts: tuple[int, int, int, int, int]   # rows, records, MailItemsAccessed, empty, damaged
+    first: str | None
+    last: str | None
+    result_sets: dict[tuple[str, str], bytearray]
+    without_record: int
+
+
+def _shift(events: list[AuditEvent], line_offset: int) -> None:
+    for event in events:
+        if event.source_line is not None:
+            event.source_line += line_offset
+
+
 class _FileReader:
     """Reads one input and keeps its coverage record up to date."""
 
@@ -167,15 +199,27 @@ class _FileReader:
         self.last: str | None = None
         self.result_sets: dict[tuple[str, str], bytearray] = {}
         self.without_record = 0
+        self.stopped = False
         self.coverage = InputCoverage(source.name, "unknown", 0, 0, 0, None, None)
 
     def events(self) -> Iterator[AuditEvent]:
+        self.announce()
+        yield from self.read(self._open)
+        self.finish()
+
+    def announce(self) -> None:
         if self.state.console is not None:
             self.state.console.progress(f"reading {self.source}")
+
+    def read(self, opener: Callable[[contextlib.ExitStack], tuple[str, Iterator]],
+             ) -> Iterator[AuditEvent]:
+        """Events of the records `opener` gives; `stopped` tells whether a read error ended
+        them (said as an error of this input)."""
         try:
             with contextlib.ExitStack() as stack:
-                fmt, records = self._open(stack)
-                self.coverage.format = fmt
+                fmt, records = opener(stack)
+                if self.coverage.format == "unknown":
+                    self.coverage.format = fmt
                 batch = bulk.RecordBatch
                 for raw in records:
                     if raw.__class__ is batch:
@@ -183,9 +227,9 @@ class _FileReader:
                     else:
                         yield from self._take(raw)
         except (OSError, EOFError, UnicodeError, csv.Error, zlib.error) as exc:
+            self.stopped = True
             where = f" after row {self.coverage.rows:,}" if self.coverage.rows else ""
             self.state.error(self.source, None, f"read stopped{where}: {exc}")
-        self._finish()
 
     def _open(self, stack: contextlib.ExitStack) -> tuple[str, Iterator]:
         """Records of the input: in blocks when it is UTF-8 JSON lines or CSV, else by line."""
@@ -369,11 +413,56 @@ class _FileReader:
             bitmap = self.result_sets[key] = bytearray((total + 7) // 8)
         bitmap[position >> 3] |= 1 << (position & 7)
 
+    def part(self, events: list[AuditEvent]) -> RangePart:
+        """What reading a byte range of the input with a state of its own found."""
+        state, coverage = self.state, self.coverage
+        return RangePart(events, state.seen, state.pending, state.duplicates,
+                         state.mail_items_accessed, state.errors,
+                         (coverage.rows, coverage.records, coverage.mail_items_accessed,
+                          coverage.empty_audit_data, coverage.damaged),
+                         self.first, self.last, self.result_sets, self.without_record)
+
+    def absorb(self, part: RangePart, line_offset: int) -> bool:
+        """Take the part read after what this reader read, as if read here; False (nothing
+        taken) when one of its record ids was seen before, so the part must be read again."""
+        state = self.state
+        if not (state.seen.isdisjoint(part.seen) and state.seen.isdisjoint(part.pending)
+                and state.pending.keys().isdisjoint(part.seen)
+                and state.pending.keys().isdisjoint(part.pending)):
+            return False
+        state.seen.update(part.seen)
+        for pending in part.pending.values():
+            _shift(pending.events, line_offset)
+        state.pending.update(part.pending)
+        state.duplicates += part.duplicates
+        state.mail_items_accessed += part.mail_items_accessed
+        for error in part.errors:
+            state.error(error.source_file, error.line and error.line + line_offset, error.reason)
+        self._absorb_coverage(part)
+        _shift(part.events, line_offset)
+        return True
+
+    def _absorb_coverage(self, part: RangePart) -> None:
+        coverage = self.coverage
+        rows, records, mail_items, empty, damaged = part.counts
+        coverage.rows += rows
+        coverage.records += records
+        coverage.mail_items_accessed += mail_items
+        coverage.empty_audit_data += empty
+        coverage.damaged += damaged
+        self.without_record += part.without_record
+        self._widen(part.first)
+        self._widen(part.last)
+        for key, bits in part.result_sets.items():
+            bitmap = self.result_sets.setdefault(key, bytearray(len(bits)))
+            both = int.from_bytes(bitmap, "little") | int.from_bytes(bits, "little")
+            bitmap[:] = both.to_bytes(len(bits), "little")
+
     def _damaged(self, line: int | None, reason: str) -> None:
         self.coverage.damaged += 1
         self.state.error(self.source, line, reason)
 
-    def _finish(self) -> None:
+    def finish(self) -> None:
         coverage = self.coverage
         coverage.first = parse_time(self.first)
         coverage.last = parse_time(self.last)
