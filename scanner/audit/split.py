@@ -20,9 +20,11 @@ import gc
 import itertools
 import multiprocessing
 import os
+import pickle
 import re
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import BinaryIO
 
@@ -35,6 +37,8 @@ MIN_SPLIT_BYTES = 64 << 20
 CUT_WINDOW = 1 << 20            # where a cut is looked for, from the middle on
 CUT_TRIES = 64                  # lines looked at for a cut between two different records
 SPLIT_FORMATS = (containers.FORMAT_JSON_LINES, containers.FORMAT_CSV)
+EVENT_CHUNK = 2000              # events pickled together by the child
+DIGEST_SIZE = 16                # bytes of a record id digest (ingest.record_digest)
 RECORD_ID = re.compile(rb'"Id"+:"+([^"]{1,100})')
 
 
@@ -87,9 +91,13 @@ def read_split(state: IngestState, source: TextSource) -> Iterator[AuditEvent]:
         end = bulk.RangeEnd(leave_open_row=True)
         yield from reader.read(lambda stack: _first_part(stack, source.name, cut, end))
         if not reader.stopped:
-            part = child.part() if not end.open_row else None
-            if part is not None and reader.absorb(part, end.next_line - 1):
-                yield from part.events
+            received = child.part() if not end.open_row else None
+            offset = end.next_line - 1
+            if received is not None and reader.absorb(received[0], offset):
+                for event in received[1]:
+                    if event.source_line is not None:
+                        event.source_line += offset
+                    yield event
             else:
                 child.stop()
                 start = cut - end.open_row
@@ -154,22 +162,66 @@ def _rest(stack: contextlib.ExitStack, path: str, start: int, fmt: str, header: 
     return fmt, bulk.open_range(window, fmt, header, number, bulk.RangeEnd())
 
 
-def read_part(path: str, cut: int, fmt: str, header: str) -> RangePart | None:
+def read_part(path: str, cut: int, fmt: str, header: str) -> _Sent | None:
     """The child's work: the input from `cut` on, with a state of its own; None when a read
-    error stopped it (the parent then reads that part itself and says why)."""
+    error stopped it (the parent then reads that part itself and says why). Events are kept
+    pickled, EVENT_CHUNK at a time, and the record ids as one bytes object: far smaller."""
     source = TextSource(path, "utf-8", lambda: open(path, "rb"))
     reader = _FileReader(IngestState(), source)
-    events = list(reader.read(lambda stack: _rest(stack, path, cut, fmt, header, 1)))
-    return None if reader.stopped else reader.part(events)
+    chunks, events = [], []
+    for event in reader.read(lambda stack: _rest(stack, path, cut, fmt, header, 1)):
+        events.append(event)
+        if len(events) == EVENT_CHUNK:
+            chunks.append(pickle.dumps(events, pickle.HIGHEST_PROTOCOL))
+            events.clear()
+    if reader.stopped:
+        return None
+    chunks.append(pickle.dumps(events, pickle.HIGHEST_PROTOCOL))
+    part = reader.part([])
+    seen, part.seen = b"".join(part.seen), set()
+    return _Sent(part, seen, chunks)
+
+
+@dataclass
+class _Sent:
+    """A part as sent: its record ids joined (each DIGEST_SIZE bytes), its events pickled."""
+
+    part: RangePart
+    seen: bytes
+    chunks: list[bytes]
+
+    def received(self) -> tuple[RangePart, Iterator[AuditEvent]]:
+        """The part, its ids as a set, and its events (unpickled as they are read)."""
+        seen = self.seen
+        self.part.seen = {seen[i:i + DIGEST_SIZE] for i in range(0, len(seen), DIGEST_SIZE)}
+        self.seen = b""
+        return self.part, self._events()
+
+    def _events(self) -> Iterator[AuditEvent]:
+        while self.chunks:
+            collecting = gc.isenabled()
+            gc.disable()            # unpickling makes many objects, no garbage
+            try:
+                events = pickle.loads(self.chunks.pop(0))
+            finally:
+                if collecting:
+                    gc.enable()
+            yield from events
 
 
 def _child_main(connection: Connection, path: str, cut: int, fmt: str, header: str) -> None:
     gc.disable()        # a short life that makes no reference cycles: collections only cost
     try:
-        part = read_part(path, cut, fmt, header)
+        sent = read_part(path, cut, fmt, header)
     except Exception:                   # the parent reads the part itself
-        part = None
-    connection.send(part)
+        sent = None
+    if sent is None:
+        connection.send(None)
+    else:
+        connection.send((sent.part, len(sent.chunks)))
+        connection.send_bytes(sent.seen)
+        for chunk in sent.chunks:
+            connection.send_bytes(chunk)
     connection.close()
 
 
@@ -184,18 +236,19 @@ class _Child:
         self.process.start()
         sending.close()
 
-    def part(self) -> RangePart | None:
-        collecting = gc.isenabled()
-        gc.disable()        # unpickling many events would start collections for nothing
+    def part(self) -> tuple[RangePart, Iterator[AuditEvent]] | None:
+        """The child's part and its events; None when it has none to give."""
         try:
-            part = self.connection.recv()
+            head = self.connection.recv()
+            if head is None:
+                return None
+            part, count = head
+            seen = self.connection.recv_bytes()
+            chunks = [self.connection.recv_bytes() for _ in range(count)]
         except (EOFError, OSError):
-            part = None
-        finally:
-            if collecting:
-                gc.enable()
+            return None
         self.process.join()
-        return part
+        return _Sent(part, seen, chunks).received()
 
     def stop(self) -> None:
         if self.process.is_alive():
