@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import multiprocessing
 import re
 from pathlib import Path
 
@@ -182,3 +183,37 @@ def test_small_compressed_or_single_cpu_inputs_stay_in_one_process(
 def split_sources(paths: list[str]) -> list:
     from scanner.audit.sources import iter_sources
     return list(iter_sources(paths))
+
+
+def test_a_child_that_fails_leaves_its_part_to_the_parent(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    records = _records(False)
+    path = auditgen.write_bytes(tmp_path, "export.jsonl", _json_lines(records).encode())
+    whole, events_whole = _read(path, monkeypatch, parts=False)
+
+    def failing(*args) -> None:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(split, "read_part", failing)       # the forked child runs this
+    taken = _spy_absorb(monkeypatch)
+    in_parts, events_in_parts = _read(path, monkeypatch, parts=True)
+
+    assert taken == []
+    assert in_parts == whole
+    assert events_in_parts == events_whole
+    assert whole.distinct_records == 8 * COPIES
+
+
+def test_the_child_ends_when_reading_stops_early(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    path = auditgen.write_bytes(tmp_path, "export.jsonl",
+                                _json_lines(_records(False)).encode())
+    monkeypatch.setattr(split, "MIN_SPLIT_BYTES", 0)
+
+    events = iter_events([str(path)], state=IngestState())
+    first = next(events)
+    assert multiprocessing.active_children()
+    events.close()
+
+    assert first.record_id == "00000000-0000-4000-8000-000000000002"
+    assert multiprocessing.active_children() == []

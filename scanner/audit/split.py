@@ -34,6 +34,7 @@ from scanner.audit.ingest import IngestState, RangePart, _FileReader
 from scanner.audit.sources import GZIP_MAGIC, ZIP_MAGIC, TextSource
 
 MIN_SPLIT_BYTES = 64 << 20
+FIRST_PART = 0.5                # of the file read here; the child also sends what it found
 CUT_WINDOW = 1 << 20            # where a cut is looked for, from the middle on
 CUT_TRIES = 64                  # lines looked at for a cut between two different records
 SPLIT_FORMATS = (containers.FORMAT_JSON_LINES, containers.FORMAT_CSV)
@@ -124,7 +125,7 @@ def find_cut(path: str, after: int) -> int | None:
     """A line start near the middle of a file (and past `after`), between two lines that name
     different record ids where one is found, so that adjacent copies stay together."""
     size = os.path.getsize(path)
-    middle = max(size // 2, after)
+    middle = max(int(size * FIRST_PART), after)
     with open(path, "rb") as handle:
         handle.seek(middle)
         window = handle.read(CUT_WINDOW)
