@@ -181,7 +181,9 @@ class _Errors:
 
     def add(self, node: Node | None, message: str) -> None:
         line = node.start_mark.line + 1 if node is not None else 1
-        self.items.append(RuleError(self.path, line, message))
+        error = RuleError(self.path, line, message)
+        if error not in self.items:      # a node looked at twice is reported once
+            self.items.append(error)
 
 
 def load_rules(folders: Iterable[str | Path]) -> RuleSet:
