@@ -321,3 +321,18 @@ def zip_bytes(members: dict[str, bytes]) -> bytes:
         for name, data in members.items():
             archive.writestr(name, data)
     return out.getvalue()
+
+
+def repeated_records(copies: int) -> list[dict[str, Any]]:
+    """The sample records `copies` times over, each with a new Id; every third one written
+    twice (a copy of the record before it), as exports that repeat records do."""
+    records = []
+    for copy_number in range(copies):
+        for record in sample_records():
+            record = copy.deepcopy(record)
+            number = int(record["Id"][-12:]) + 100 * copy_number
+            record["Id"] = f"00000000-0000-4000-8000-{number:012d}"
+            records.append(record)
+            if len(records) % 3 == 0:
+                records.append(record)
+    return records

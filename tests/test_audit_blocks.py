@@ -8,7 +8,6 @@ records written.
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 from scanner.audit import bulk
 from scanner.audit.ingest import ingest
 from tests import auditgen
-from tests.auditgen import compact, sample_records
+from tests.auditgen import compact
 
 COPIES = 60                 # 60 x the 8 sample records, each Id new
 BLOCK = 4096                # a few records a block
@@ -28,16 +27,7 @@ CSV_HEADER = ["CreationDate", "UserIds", "Operations", "AuditData", "ResultIndex
 
 def _records() -> list[dict]:
     """The sample records again and again with new Ids; every third one written twice."""
-    records = []
-    for copy_number in range(COPIES):
-        for record in sample_records():
-            record = copy.deepcopy(record)
-            number = int(record["Id"][-12:]) + 100 * copy_number
-            record["Id"] = f"00000000-0000-4000-8000-{number:012d}"
-            records.append(record)
-            if len(records) % 3 == 0:
-                records.append(record)
-    return records
+    return auditgen.repeated_records(COPIES)
 
 
 def _json_lines(records: list[dict]) -> str:

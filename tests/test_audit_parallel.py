@@ -7,7 +7,6 @@ forced (no size floor, small blocks) and the AuditLog, and the events in the ord
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import multiprocessing
@@ -20,7 +19,7 @@ from scanner.audit import bulk, split
 from scanner.audit import ingest as ingest_module
 from scanner.audit.ingest import AuditLog, IngestState, ingest, iter_events
 from tests import auditgen
-from tests.auditgen import compact, sample_records
+from tests.auditgen import compact
 
 COPIES = 1500               # 1500 x the 8 sample records: about 3 MB
 BLOCK = 64 << 10
@@ -33,15 +32,7 @@ def _records(far_copies: bool) -> list[dict]:
     """Sample records with new Ids, every third one twice (positions 3, 6, 9...: copies of the
     one before); `far_copies`: a few first-half records again at the end, one of them a
     damaged one (`_damaged`), so that its whole copy comes after the cut."""
-    records = []
-    for copy_number in range(COPIES):
-        for record in sample_records():
-            record = copy.deepcopy(record)
-            number = int(record["Id"][-12:]) + 100 * copy_number
-            record["Id"] = f"00000000-0000-4000-8000-{number:012d}"
-            records.append(record)
-            if len(records) % 3 == 0:
-                records.append(record)
+    records = auditgen.repeated_records(COPIES)
     if far_copies:
         records += [records[i] for i in (*FAR_COPIES, _single_mail_items(records, 46))]
     return records
