@@ -50,6 +50,10 @@ def main() -> None:
     # libraries (dissect) log their own warnings: one prefixed line each on stderr
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="warning: %(name)s: %(message)s")
+    logging.getLogger("dissect").setLevel(logging.ERROR)   # "no OS plugin" on every archive
+    for stream in (sys.stdout, sys.stderr):   # names that are not valid UTF-8 stay readable
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     app()
 
 

@@ -46,7 +46,10 @@ def open_output(path: str | None) -> Iterator[TextIO]:
         raise OutputError(problem)
     temp = f"{path}.partial"
     try:
-        handle = open(temp, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
+        # a file name that is not valid UTF-8 reaches us with surrogates: written as \udcXX,
+        # which JSON reads back as the same name
+        handle = open(temp, "w", encoding="utf-8", newline="\n",  # noqa: SIM115
+                      errors="backslashreplace")
     except OSError as exc:
         raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
     with handle:

@@ -125,3 +125,20 @@ def test_collecting_a_place_with_no_report_is_refused(tmp_path: Path) -> None:
 
     assert code == exitcodes.PARTIAL
     assert "empty: no scan report in it" in said
+
+
+def test_output_never_overwrites_an_input_or_the_case(tmp_path: Path) -> None:
+    export = tmp_path / "export.csv"
+    export.write_bytes(Path(AUDIT).read_bytes())
+    case = tmp_path / "case.sqlite"
+    run("collect", "--case", str(case), "--audit", str(export), "-q")
+    before = (export.read_bytes(), case.read_bytes())
+
+    refused = [
+        run("audit", str(export), "-o", str(export), "-q")[0],
+        run("correlate", "--case", str(case), "-o", str(case), "-q")[0],
+        run("correlate", "--audit", str(export), "-o", str(export), "--format", "csv")[0],
+    ]
+
+    assert refused == [exitcodes.USAGE] * 3
+    assert (export.read_bytes(), case.read_bytes()) == before

@@ -165,3 +165,19 @@ def test_without_the_hive_reader_only_real_hives_are_reported(
 
     assert [(e.path, e.stage) for e in errors] == [("Users/Alice/NTUSER.DAT", "registry")]
     assert "ostscan[images]" in errors[0].reason
+
+
+@pytest.mark.skipif(os.name != "posix", reason="names that are not UTF-8 are a POSIX matter")
+def test_a_name_that_is_not_utf8_is_reported_not_fatal(host: Path, tmp_path: Path) -> None:
+    drive = tmp_path / "drive"
+    outlook = drive / "Users/a/AppData/Local/Microsoft/Outlook"
+    outlook.mkdir(parents=True)
+    source = host / "Users/Alice/AppData/Local/Microsoft/Outlook/alice@contoso.example.ost"
+    (Path(os.fsdecode(bytes(outlook) + b"/\xff\xfebad.ost"))).write_bytes(source.read_bytes())
+    out = tmp_path / "report.json"
+
+    result = CliRunner().invoke(app, ["scan", str(drive), "-o", str(out), "-q"])
+
+    assert result.exit_code == exitcodes.OK
+    [store] = json.loads(out.read_text(encoding="utf-8"))["files"]
+    assert store["path"].endswith("/\udcff\udcfebad.ost") and store["status"] == "ok"

@@ -12,7 +12,7 @@ from scanner import exitcodes
 from scanner.audit import export
 from scanner.audit.events import AUDIT_SCHEMA_VERSION, AuditEvent, SyncSession
 from scanner.audit.ingest import AuditLog, IngestState, exit_code, ingest, iter_events
-from scanner.commands.options import writable_output
+from scanner.commands.options import refuse_overwriting, writable_output
 from scanner.console import Console
 from scanner.output import open_output, write_json, write_jsonl
 from scanner.timeutil import iso
@@ -56,6 +56,7 @@ def audit(
 ) -> None:
     """Read audit-log exports: MailItemsAccessed Sync sessions, folders, client IPs and versions."""
     console = Console(quiet)
+    refuse_overwriting(output, paths, console)
     if fmt in (AuditFormat.jsonl, AuditFormat.csv) and records != AuditRecords.sessions \
             and mailbox is None:
         raise typer.Exit(_stream_events(paths, fmt, kind, output, console))

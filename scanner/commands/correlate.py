@@ -13,7 +13,7 @@ import typer
 
 from scanner import exitcodes
 from scanner.audit.ingest import IngestState, ingest, iter_events
-from scanner.commands.options import ip_address, writable_output
+from scanner.commands.options import ip_address, refuse_overwriting, writable_output
 from scanner.console import Console
 from scanner.correlate.auditside import AuditSide, audit_side_from_events, audit_side_from_log
 from scanner.correlate.case import (
@@ -133,6 +133,7 @@ def correlate_command(
 ) -> None:
     """Pair every OST with the Sync sessions of its mailbox: verdicts, evidence, exposure."""
     console = Console(quiet)
+    refuse_overwriting(output, [*report, *audit, case or DEFAULT_CASE], console)
     if case and (report or audit):
         console.error("--case does not combine with --report/--audit: add them to the case "
                       "with `ostscan collect`, or leave out --case")
@@ -279,6 +280,7 @@ def match(
     from scanner.scan import ScanOptions, scan_path
 
     console = Console(quiet)
+    refuse_overwriting(output, [ost, *audit], console)
     ruleset = _rules_or_exit(rules, console)
     if not os.path.isfile(ost):
         console.error(f"{ost}: no such file")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 
 import typer
 
-from scanner.output import output_problem
+from scanner import exitcodes
+from scanner.console import Console
+from scanner.output import inside, output_problem
 
 
 def writable_output(value: str | None) -> str | None:
@@ -33,3 +36,19 @@ def ip_address(value: str | None) -> str | None:
         return str(ipaddress.ip_address(value.strip()))
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not an IPv4 or IPv6 address") from None
+
+
+def refuse_overwriting(output: str | None, inputs: list[str], console: Console) -> None:
+    """`-o` must not name an input, the case, or a place inside an input folder: evidence and
+    cases are never overwritten."""
+    if output in (None, "-"):
+        return
+    target = os.path.realpath(output)
+    for given in inputs:
+        if not given or not os.path.exists(given):
+            continue
+        real = os.path.realpath(given)
+        if target == real or (os.path.isdir(real) and inside(output, real)):
+            console.error(f"{output}: would overwrite or write into an input ({given}); "
+                          "write elsewhere")
+            raise typer.Exit(exitcodes.USAGE)
