@@ -6,6 +6,7 @@ import datetime as dt
 import enum
 import json
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,10 +67,14 @@ def collect(
     except CaseError as exc:
         console.error(str(exc))
         raise typer.Exit(exitcodes.FAILED) from exc
-    with store:
-        summary = store.collect_reports(reports or [])
-        audit_failed = sum(_collect_audit(store, path, console) for path in _audit_files(audit))
-        total = store.report_count()
+    try:
+        with store:
+            summary = store.collect_reports(reports or [])
+            audit_failed = sum(_collect_audit(store, p, console) for p in _audit_files(audit))
+            total = store.report_count()
+    except sqlite3.Error as exc:   # still locked after the wait, disk full, …
+        console.error(f"{case}: the case could not be written: {exc} (what went in is kept)")
+        raise typer.Exit(exitcodes.FAILED) from exc
     if reports:
         _report_summary(summary, total, case, console)
     failed = bool(summary.refused) or audit_failed

@@ -72,6 +72,9 @@ class ReportSource:
     error: str | None = None
 
 
+LOCK_WAIT_SECONDS = 120.0
+
+
 class CaseStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = str(path)
@@ -79,7 +82,8 @@ class CaseStore:
         if not os.path.isdir(folder):
             raise CaseError(f"{self.path}: cannot open the case: folder {folder} does not exist")
         try:
-            self.db = sqlite3.connect(self.path)
+            # another collect or correlate may hold the case: wait for it rather than fail
+            self.db = sqlite3.connect(self.path, timeout=LOCK_WAIT_SECONDS)
             self.db.executescript(_SCHEMA)
             self._check_version()
         except sqlite3.DatabaseError as exc:
