@@ -149,4 +149,20 @@ def test_locally_numbered_inbox_is_found_again_by_name(
     assert (inbox.path, inbox.item_count, inbox.matched_by) == \
         ("/Root - Mailbox/IPM_SUBTREE/Inbox", 31, "folder name")
     assert exposed[f"{DATABASE_GUID}:0x10D"].matched_by == "folder id"
-    assert finding.facts["folder_overlap_count"] == 7
+    assert (finding.facts["folder_overlap_count"], finding.facts["folder_overlap_by_name"]) \
+        == (8, 1)
+
+
+def test_a_later_sync_of_only_inbox_and_sent_items_does_not_count_against_the_copy(
+    fe01_report: ScanReport, tmp_path: Path
+) -> None:
+    # an incremental session names only locally numbered folders: found by name, not absent
+    start = ROOT_CREATED + dt.timedelta(days=2)
+    folders = [(0x10C, "Inbox"), (0x109, "Sent Items")]
+    audit = write_json_lines(sync_burst(_spec(), start, folders), tmp_path / "sync.jsonl")
+
+    finding = _correlate(fe01_report, audit).findings[0]
+
+    overlap = next(e for e in finding.evidence if e.check == "folder_overlap")
+    assert overlap.outcome == "supports"
+    assert overlap.note == "2 of 2 synced folders are in the OST (2 by name)"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.correlate.auditside import SessionView
@@ -38,6 +38,7 @@ FACT_TYPES: dict[str, tuple[type, ...]] = {
     "provider_uid_match": (bool,),
     "owner_match": (bool,),
     "folder_overlap_count": (int,),
+    "folder_overlap_by_name": (int,),
     "folder_overlap_ratio": (int, float),
     "session_folder_count": (int,),
     "creation_delta_hours": (int, float),
@@ -72,6 +73,7 @@ class AuditParty:
     client_versions: set[str]
     leaves_ost: bool
     collapsed: bool = False
+    folder_names: dict[FolderKey, str] = field(default_factory=dict)
 
 
 def party_of(view: SessionView) -> AuditParty:
@@ -79,7 +81,7 @@ def party_of(view: SessionView) -> AuditParty:
     return AuditParty(
         s.session_key, s.mailbox_upn, s.first, s.last, view.folder_keys, view.folder_paths,
         view.database_guids, view.provider_uids, view.client_ips, view.client_versions,
-        s.leaves_ost,
+        s.leaves_ost, folder_names=view.folder_names,
     )
 
 
@@ -93,6 +95,7 @@ def party_of_mailbox(mailbox: str, views: list[SessionView]) -> AuditParty:
     for view in views:
         merged.folder_keys |= view.folder_keys
         merged.folder_paths.update(view.folder_paths)
+        merged.folder_names.update(view.folder_names)
         merged.database_guids |= view.database_guids
         merged.provider_uids |= view.provider_uids
         merged.client_ips |= view.client_ips
@@ -178,25 +181,43 @@ def check_owner(copy: OstCopy, party: AuditParty) -> tuple[Evidence, dict[str, A
 
 
 def check_folder_overlap(copy: OstCopy, party: AuditParty) -> tuple[Evidence, dict[str, Any]]:
+    """Synced folders the OST holds: by server folder id; and, for the same mailbox, by name
+    for the folders real OSTs number locally (Inbox, Sent Items, …), whose ids they lack."""
     synced = party.folder_keys
-    shared = sorted(synced & copy.folders.keys())
-    ratio = round(len(shared) / len(synced), 3) if synced else None
-    facts = {"folder_overlap_count": len(shared), "folder_overlap_ratio": ratio,
-             "session_folder_count": len(synced)}
-    names = [copy.folder_label(k) for k in shared]
+    by_id = sorted(synced & copy.folders.keys())
+    by_name = _found_by_name(copy, party, synced - copy.folders.keys())
+    shared = len(by_id) + len(by_name)
+    ratio = round(shared / len(synced), 3) if synced else None
+    facts = {"folder_overlap_count": shared, "folder_overlap_ratio": ratio,
+             "folder_overlap_by_name": len(by_name), "session_folder_count": len(synced)}
+    names = [copy.folder_label(k) for k in by_id] + by_name
     audit = f"{len(synced)} synced folder id(s)"
-    if not synced or not copy.folders:
+    if not synced or not (copy.folders or by_name):
         side = "the Sync records" if not synced else "the OST"
         return _item("folder_overlap", names, audit, UNKNOWN,
                      f"no server folder ids from {side}", "identity"), facts
-    ost = {"count": len(shared), "folders": names}
+    ost = {"count": shared, "folders": names}
+    named = f" ({len(by_name)} by name)" if by_name else ""
     if ratio is not None and ratio >= 0.5:
-        outcome, note = SUPPORTS, f"{len(shared)} of {len(synced)} synced folders are in the OST"
+        outcome = SUPPORTS
+        note = f"{shared} of {len(synced)} synced folders are in the OST{named}"
     elif shared:
-        outcome, note = NEUTRAL, f"only {len(shared)} of {len(synced)} synced folders in the OST"
+        outcome = NEUTRAL
+        note = f"only {shared} of {len(synced)} synced folders in the OST{named}"
     else:
         outcome, note = CONTRADICTS, "none of the synced folders is in the OST"
     return _item("folder_overlap", ost, audit, outcome, note, "identity"), facts
+
+
+def _found_by_name(copy: OstCopy, party: AuditParty, missing: set[FolderKey]) -> list[str]:
+    if not party.database_guids & copy.database_guids:
+        return []      # another mailbox's "Inbox" says nothing about this one
+    found = []
+    for key in sorted(missing):
+        local = copy.local_folders.get(party.folder_names.get(key, "").lower())
+        if local is not None:
+            found.append(f"{local.path} (by name; {key[0]}:0x{key[1]:X})")
+    return found
 
 
 def _hours(a: dt.datetime | None, b: dt.datetime | None) -> float | None:
