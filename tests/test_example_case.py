@@ -72,3 +72,19 @@ def test_no_match_with_a_session_that_ended_before_the_copy_existed(findings: li
 
     assert len(matches) == 3
     assert all(f["session_last"] >= f["ost_created"] for f in matches)
+
+
+def test_a_host_scanned_twice_is_one_host_with_one_copy(tmp_path: Path) -> None:
+    laptop = CASE / "hosts" / "LAPTOP-CFO"
+    reports = []
+    for run in ("first", "again"):
+        out = tmp_path / f"{run}.json"
+        CliRunner().invoke(app, ["scan", str(laptop), "--host-name", "LAPTOP-CFO", "-o",
+                                 str(out), "-q"])
+        reports += ["--report", str(out)]
+
+    result = CliRunner().invoke(app, ["correlate", *reports, "--audit",
+                                      str(CASE / "audit/purview-export.csv")])
+
+    assert "1 host(s), 1 OST(s)" in result.stderr
+    assert "1 cop(ies) found again in other reports of the same host" in result.stderr

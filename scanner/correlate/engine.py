@@ -14,7 +14,7 @@ from typing import Any
 
 from scanner.correlate.auditside import AuditSide, SessionView
 from scanner.correlate.conclusions import conclude, timelines
-from scanner.correlate.copies import OstCopy, copies_from_report, folder_key_text
+from scanner.correlate.copies import OstCopy, copies_from_report, folder_key_text, host_name
 from scanner.correlate.evidence import (
     AuditParty,
     attribution_evidence,
@@ -54,20 +54,40 @@ class Fleet:
     hosts: int
     scans_from: Any
     scans_to: Any
+    repeated: int = 0     # copies seen again in another report of the same host
 
 
 def collect_copies(
     reports: Iterable[tuple[str, ScanReport]], egress: dict[str, str] | None
 ) -> Fleet:
-    copies: list[OstCopy] = []
+    """Every copy once: a host scanned twice, or its folder and its zip both collected, must not
+    count as two devices. Hosts are counted by name; a repeated copy (same host, path and
+    content) is taken from the latest scan."""
+    latest: dict[tuple, OstCopy] = {}
+    seen = 0
     hosts: set[str] = set()
     starts, ends = [], []
     for report_id, report in reports:
-        copies.extend(copies_from_report(report, report_id, egress))
-        hosts.add(report_id)
+        for copy in copies_from_report(report, report_id, egress):
+            seen += 1
+            key = _same_copy(copy)
+            if key not in latest or _newer(copy, latest[key]):
+                latest[key] = copy
+        hosts.add(host_name(report).lower())
         starts.append(report.started)
         ends.append(report.finished or report.started)
-    return Fleet(copies, len(hosts), min(starts, default=None), max(ends, default=None))
+    copies = list(latest.values())
+    return Fleet(copies, len(hosts), min(starts, default=None), max(ends, default=None),
+                 repeated=seen - len(copies))
+
+
+def _same_copy(copy: OstCopy) -> tuple:
+    content = copy.sha256 or (copy.root_created, copy.last_write)
+    return (copy.host.lower(), copy.path.lower(), content)
+
+
+def _newer(copy: OstCopy, kept: OstCopy) -> bool:
+    return (copy.scan_finished or copy.scan_started) > (kept.scan_finished or kept.scan_started)
 
 
 def correlate(
@@ -97,6 +117,9 @@ def correlate(
                 f"{options.unrelated_limit} other mailboxes; the rest are not listed "
                 "(--unrelated-limit)"] if trimmed else []
     warnings += _throttled(audit, scope)
+    if fleet.repeated:
+        warnings.append(f"{fleet.repeated} cop(ies) found again in other reports of the same "
+                        "host (same path and content): each counted once, from the latest scan")
     result = CorrelationResult(
         findings=findings,
         conclusions=conclude(fleet, audit, findings, marked),
