@@ -142,3 +142,15 @@ def test_output_never_overwrites_an_input_or_the_case(tmp_path: Path) -> None:
 
     assert refused == [exitcodes.USAGE] * 3
     assert (export.read_bytes(), case.read_bytes()) == before
+
+
+def test_match_speaks_of_its_one_file_only() -> None:
+    laptop = CASE / "hosts/LAPTOP-CFO/Users/jdoe/AppData/Local/Microsoft/Outlook"
+    result = CliRunner().invoke(app, [
+        "match", str(laptop / "jdoe@contoso.example.ost"), "--audit", AUDIT,
+        "--session", "f3b8d2a6-5e0c-4a97-b1d3-9c7e2f4a6b05", "-q"])
+
+    assert result.exit_code == exitcodes.OK
+    assert "[not-this-file]" in result.stdout and "off-fleet" not in result.stdout
+    code, said = run("match", str(laptop), "--audit", AUDIT)
+    assert code == exitcodes.USAGE and "match takes one OST file" in said

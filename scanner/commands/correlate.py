@@ -28,7 +28,7 @@ from scanner.correlate.case import (
 from scanner.correlate.copies import parse_egress, read_egress_csv
 from scanner.correlate.engine import CorrelateOptions, correlate
 from scanner.correlate.marking import Marks, build_marks
-from scanner.correlate.model import CorrelationResult
+from scanner.correlate.model import HELD_BY_DEVICES, NOT_THIS_FILE, CorrelationResult
 from scanner.correlate.outputs import write_result
 from scanner.correlate.rules import RuleSet, check_examples, default_rules_dir, load_rules
 from scanner.output import open_output
@@ -287,6 +287,10 @@ def match(
     console = Console(quiet)
     refuse_overwriting(output, [ost, *audit], console)
     ruleset = _rules_or_exit(rules, console)
+    if os.path.isdir(ost):
+        console.error(f"{ost}: a folder; match takes one OST file (for a folder: ostscan scan, "
+                      "then ostscan correlate)")
+        raise typer.Exit(exitcodes.USAGE)
     if not os.path.isfile(ost):
         console.error(f"{ost}: no such file")
         raise typer.Exit(exitcodes.FAILED)
@@ -299,8 +303,23 @@ def match(
     result = correlate([(report.scan_id or ost, report)], side, ruleset, marks, options)
     if session:   # the question was about that session: leave the others out
         result.findings = [f for f in result.findings if f.marked]
+    about_this_file(result, ost, report, console)
     _finish(result, fmt, output, [f"{e.path}: {e.stage}: {e.reason}" for e in report.errors],
             console)
+
+
+def about_this_file(result: CorrelationResult, ost: str, report: ScanReport,
+                    console: Console) -> None:
+    """One file answers for itself only: "not this file", never "off-fleet"."""
+    for conclusion in result.conclusions:
+        if conclusion.conclusion != HELD_BY_DEVICES:
+            conclusion.conclusion = NOT_THIS_FILE
+            conclusion.statement = (f"{ost} is not shown to be the copy made by session "
+                                    f"{conclusion.session_key}; one file says nothing of "
+                                    "other devices.")
+    for store in report.files:
+        if store.kind == "pst":
+            console.warn(f"{ost}: a PST, not an OST: Outlook keeps what it syncs in OSTs")
 
 
 # ---- rules ------------------------------------------------------------------------------------

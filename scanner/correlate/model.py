@@ -30,6 +30,7 @@ OUTCOMES = (SUPPORTS, CONTRADICTS, NEUTRAL, UNKNOWN)
 HELD_BY_DEVICES = "held-by-collected-devices"
 OFF_FLEET = "not-on-collected-devices"
 UNDETERMINED = "undetermined"
+NOT_THIS_FILE = "not-this-file"     # `match`: one file is not the fleet
 
 
 @dataclass
