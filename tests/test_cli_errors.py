@@ -154,3 +154,18 @@ def test_match_speaks_of_its_one_file_only() -> None:
     assert "[not-this-file]" in result.stdout and "off-fleet" not in result.stdout
     code, said = run("match", str(laptop), "--audit", AUDIT)
     assert code == exitcodes.USAGE and "match takes one OST file" in said
+
+
+def test_what_the_reader_said_of_an_export_survives_the_case(tmp_path: Path) -> None:
+    export = tmp_path / "export.csv"
+    text = Path(AUDIT).read_text(encoding="utf-8")
+    header = text.splitlines()[0]
+    blank = ",".join('""' if name == "AuditData" else "x" for name in header.split(","))
+    export.write_text(text + blank + "\n", encoding="utf-8")
+    case = tmp_path / "case.sqlite"
+    run("collect", "--case", str(case), "--audit", str(export), "-q")
+
+    code, said = run("correlate", "--case", str(case), "-q")
+
+    assert code == exitcodes.PARTIAL
+    assert "empty AuditData" in said

@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 
 from scanner import exitcodes
-from scanner.audit.ingest import IngestState, ingest, iter_events
+from scanner.audit.ingest import AuditError, IngestState, ingest, iter_events
 from scanner.commands.options import ip_address, refuse_overwriting, writable_output
 from scanner.console import Console
 from scanner.correlate.auditside import AuditSide, audit_side_from_events, audit_side_from_log
@@ -99,10 +99,17 @@ def _collect_audit(store: CaseStore, path: str, console: Console) -> int:
     state = IngestState(console)
     outcome, seen, added = store.add_audit_events(
         path, digest, iter_events([path], console, state),
-        lambda: {"errors": [e.reason for e in state.errors][:100],
+        lambda: {"errors": [_where(e) for e in state.errors][:100],
+                 "warnings": [f"{c.source_file}: {w}" for c in state.coverage
+                              for w in c.warnings][:100],
                  "duplicates_dropped": state.duplicates})
     console.info(f"{path}: {outcome}, {seen:,} MailItemsAccessed events, {added:,} new")
     return 1 if state.errors else 0
+
+
+def _where(error: AuditError) -> str:
+    line = f":{error.line}" if error.line else ""
+    return f"{error.source_file}{line}: {error.reason}"
 
 
 def _report_summary(summary: CollectSummary, total: int, case: str, console: Console) -> None:
@@ -239,8 +246,13 @@ def _from_case(
     try:
         with CaseStore(path) as store:
             reports = list(store.reports())
+            said = [text for found in store.audit_inputs()
+                    for text in found["summary"].get("errors", [])
+                    + found["summary"].get("warnings", [])]
             side = audit_side_from_events(list(store.audit_events("sync")),
-                                          list(store.audit_events("bind")), timelines)
+                                          list(store.audit_events("bind")), timelines, said)
+        for text in said:     # read when collected: said again, as the conclusions rest on it
+            console.warn(text)
     except (CaseError, ReportError) as exc:
         console.error(str(exc))
         raise typer.Exit(exitcodes.FAILED) from exc

@@ -153,9 +153,11 @@ def audit_side_from_log(log: AuditLog, timelines: bool = False) -> AuditSide:
 
 
 def audit_side_from_events(
-    sync_events: list[AuditEvent], bind_events: list[AuditEvent], timelines: bool = False
+    sync_events: list[AuditEvent], bind_events: list[AuditEvent], timelines: bool = False,
+    warnings: list[str] | None = None,
 ) -> AuditSide:
-    """From stored events (the case store): sessions rebuilt by the audit reader's own rules."""
+    """From stored events (the case store): sessions rebuilt by the audit reader's own rules;
+    `warnings` are what the reader said of the inputs when they were collected."""
     windows = throttle_windows(sync_events + bind_events)
     return build_audit_side(build_sessions(sync_events), sync_events if timelines else (),
-                            bind_events, windows)
+                            bind_events, windows, warnings or [])
