@@ -3,6 +3,7 @@ nothing created on the way and nothing written into the evidence."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -169,3 +170,12 @@ def test_what_the_reader_said_of_an_export_survives_the_case(tmp_path: Path) -> 
 
     assert code == exitcodes.PARTIAL
     assert "empty AuditData" in said
+
+
+def test_a_bare_until_date_takes_in_the_whole_day() -> None:
+    result = CliRunner().invoke(app, ["correlate", "--audit", AUDIT, "--since", "2024-03-14",
+                                      "--until", "2024-03-14", "--format", "json", "-q"])
+
+    marked = [c for c in json.loads(result.stdout)["conclusions"]]
+    assert [c["session_key"] for c in marked] == ["f3b8d2a6-5e0c-4a97-b1d3-9c7e2f4a6b05"]
+    assert marked[0]["marked_by"] == ["window 2024-03-14T00:00:00Z to 2024-03-14T23:59:59.999999Z"]

@@ -25,7 +25,7 @@ from scanner.correlate.case import (
     file_digest,
     report_sources,
 )
-from scanner.correlate.copies import parse_egress, read_egress_csv
+from scanner.correlate.copies import host_name, parse_egress, read_egress_csv
 from scanner.correlate.engine import CorrelateOptions, correlate
 from scanner.correlate.marking import Marks, build_marks
 from scanner.correlate.model import HELD_BY_DEVICES, NOT_THIS_FILE, CorrelationResult
@@ -160,7 +160,8 @@ def correlate_command(
                       else AuditSide([]))
     else:
         reports, audit_side = _from_case(case or DEFAULT_CASE, options.timelines, console)
-    for note in unmatched_marks(marks, session, mailbox, ip, audit_side):
+    for note in unmatched_marks(marks, session, mailbox, ip, audit_side) + \
+            unknown_egress_hosts(options.egress, reports):
         console.warn(note)
     result = correlate(reports, audit_side, ruleset, marks, options)
     _finish(result, fmt, output, problems, console)
@@ -178,7 +179,16 @@ def unmatched_marks(marks: Marks, sessions: list[str], mailboxes: list[str], ips
              if m.strip().lower() not in known_mailboxes]
     if ips and not any("ip" in " ".join(marks.reasons(v)).lower() for v in views):
         said.append(f"--ip {', '.join(ips)}: no Sync session came from there")
+    if (marks.since or marks.until) and not any(marks.reasons(v) for v in views):
+        said.append("--since/--until: no Sync session in that window")
     return said
+
+
+def unknown_egress_hosts(egress: dict[str, str] | None,
+                         reports: list[tuple[str, ScanReport]]) -> list[str]:
+    known = {host_name(report).lower() for _, report in reports}
+    return [f"--egress {host}: no host of that name in the reports "
+            f"({', '.join(sorted(known)) or 'none'})" for host in egress or {} if host not in known]
 
 
 def _rules_or_exit(extra: list[str], console: Console) -> RuleSet:
@@ -208,7 +218,7 @@ def _options_or_exit(
 def _marks_or_exit(session: list[str], ip: list[str], mailbox: list[str], since: str | None,
                    until: str | None, console: Console) -> Marks:
     try:
-        start, end = _when("--since", since), _when("--until", until)
+        start, end = _when("--since", since), _when("--until", until, end_of_day=True)
         if start and end and start > end:
             raise ValueError(f"--since {since} is after --until {until}")
         return build_marks(session, ip, mailbox, start, end)
@@ -217,9 +227,13 @@ def _marks_or_exit(session: list[str], ip: list[str], mailbox: list[str], since:
         raise typer.Exit(exitcodes.USAGE) from exc
 
 
-def _when(option: str, text: str | None) -> dt.datetime | None:
+def _when(option: str, text: str | None, end_of_day: bool = False) -> dt.datetime | None:
+    """An ISO time; a bare date means its start, or for --until its end (the whole day)."""
     try:
-        return parse_iso(text)
+        when = parse_iso(text)
+        if when is not None and end_of_day and len(text.strip()) == len("2024-03-14"):
+            when += dt.timedelta(days=1, microseconds=-1)
+        return when
     except ValueError:
         raise ValueError(f"{option} {text!r}: not an ISO 8601 time "
                          "(e.g. 2024-03-14 or 2024-03-14T02:00:00Z)") from None

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from scanner.correlate.auditside import SessionView
+from scanner.timeutil import iso
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -57,7 +58,7 @@ class Marks:
         if self.mailboxes:
             parts.append("mailbox " + ", ".join(sorted(self.mailboxes)))
         if self.since or self.until:
-            parts.append(f"window {self.since or '…'} to {self.until or '…'}")
+            parts.append(f"window {iso(self.since) or '…'} to {iso(self.until) or '…'}")
         return "; ".join(parts)
 
 
