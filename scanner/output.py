@@ -23,6 +23,8 @@ def output_problem(path: str | None) -> str | None:
         return f"{path}: cannot write: folder {folder} does not exist"
     if os.path.isdir(path):
         return f"{path}: cannot write: it is a folder"
+    if not os.access(folder, os.W_OK):
+        return f"{path}: cannot write: no permission to write in {folder}"
     return None
 
 

@@ -179,3 +179,16 @@ def test_a_bare_until_date_takes_in_the_whole_day() -> None:
     marked = [c for c in json.loads(result.stdout)["conclusions"]]
     assert [c["session_key"] for c in marked] == ["f3b8d2a6-5e0c-4a97-b1d3-9c7e2f4a6b05"]
     assert marked[0]["marked_by"] == ["window 2024-03-14T00:00:00Z to 2024-03-14T23:59:59.999999Z"]
+
+
+def test_many_damaged_files_give_a_bounded_warning_list(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for number in range(40):
+        (evidence / f"empty-{number}.ost").write_bytes(b"")
+
+    code, said = run("scan", str(evidence), "-q", "-o", str(tmp_path / "r.json"))
+
+    assert code == exitcodes.PARTIAL
+    assert said.count("empty file (0 bytes)") == 25
+    assert "and 15 more: every one is in the report" in said

@@ -99,11 +99,17 @@ def summarise(report: ScanReport, console: Console) -> None:
     stores = [f for f in report.files if f.status != STATUS_MISSING]
     bad = [f for f in report.files if f.status not in (STATUS_OK, STATUS_MISSING)]
     console.info(f"{len(stores)} Outlook data file(s) found in {report.target.description}")
-    for store in bad:
-        console.warn(f"{store.path}: {store.status}: {shorten(store.reason)}")
-    for error in report.errors:
-        if all(error.path != store.path for store in bad):
-            console.warn(f"{error.path}: {error.stage}: {shorten(error.reason)}")
+    lines = [f"{store.path}: {store.status}: {shorten(store.reason)}" for store in bad]
+    paths = {store.path for store in bad}
+    lines += [f"{error.path or '(target root)'}: {error.stage}: {shorten(error.reason)}"
+              for error in report.errors if error.path not in paths]
+    for line in lines[:WARNING_LINES]:
+        console.warn(line)
+    if len(lines) > WARNING_LINES:
+        console.warn(f"… and {len(lines) - WARNING_LINES} more: every one is in the report")
+
+
+WARNING_LINES = 25
 
 
 def shorten(text: str | None, limit: int = 240) -> str:

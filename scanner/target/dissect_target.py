@@ -134,9 +134,9 @@ class DissectTarget(Target):
             raise OSError(f"{path}: cannot stat: {exc}") from exc
         return FileStat(
             size=st.st_size,
-            created=from_epoch(getattr(st, "st_birthtime", None)),
-            modified=from_epoch(st.st_mtime),
-            accessed=from_epoch(st.st_atime),
+            created=_known(getattr(st, "st_birthtime", None)),
+            modified=_known(st.st_mtime),
+            accessed=_known(st.st_atime),
             changed=ntfs_change_time(entry),
             identity=(st.st_dev, st.st_ino),
         )
@@ -155,6 +155,11 @@ class DissectTarget(Target):
     def close(self) -> None:
         """dissect keeps the image open until the target is garbage collected."""
         self._handle = None
+
+
+def _known(seconds: float | None) -> dt.datetime | None:
+    """A time the source keeps; a zero (zip entries have no access time) is no time at all."""
+    return from_epoch(seconds) if seconds else None
 
 
 def looks_like_volume(target: Target, folder: str) -> bool:

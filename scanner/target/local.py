@@ -188,6 +188,10 @@ class LocalTarget(Target):
 def open_folder(path: str) -> LocalTarget:
     if not os.path.isdir(path):
         raise TargetError(f"{path}: not a folder")
+    try:
+        os.listdir(path)
+    except OSError as exc:
+        raise TargetError(f"{path}: cannot open: {exc.strerror or exc}") from None
     volumes, encoded = find_volumes(path)
     layout = "Velociraptor collection" if encoded else "folder"
     if not volumes:
