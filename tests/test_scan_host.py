@@ -124,10 +124,13 @@ def test_reading_leaves_access_times_alone(host: Path) -> None:
     ost = host / "Users/Alice/AppData/Local/Microsoft/Outlook/alice@contoso.example.ost"
     mtime = ost.stat().st_mtime_ns
     os.utime(ost, ns=(946684800 * 10**9, mtime))      # access time 2000-01-01, before mtime
+    folder = ost.parent
+    os.utime(folder, ns=(946684800 * 10**9, folder.stat().st_mtime_ns))
 
-    scan_path(str(ost), ScanOptions())
+    scan_path(str(host), ScanOptions())
 
     assert ost.stat().st_atime_ns == 946684800 * 10**9
+    assert folder.stat().st_atime_ns == 946684800 * 10**9
 
 
 def test_an_unlistable_folder_is_reported_not_skipped(host: Path,

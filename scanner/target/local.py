@@ -7,9 +7,11 @@ presented with volume roots such as `C:` and decoded names, so discovery sees on
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat as statmod
 import sys
+from collections.abc import Iterator
 from typing import BinaryIO
 from urllib.parse import unquote
 
@@ -36,6 +38,22 @@ def file_stat(host_path: str) -> FileStat:
         changed=from_epoch(changed),
         identity=(st.st_dev, st.st_ino),
     )
+
+
+@contextlib.contextmanager
+def _listing(folder: str) -> Iterator[os.DirEntry]:
+    """A folder's entries, read without updating its access time where the OS allows it."""
+    quiet = getattr(os, "O_NOATIME", 0)
+    if not quiet or not hasattr(os, "O_DIRECTORY"):
+        with os.scandir(folder) as entries:
+            yield entries
+        return
+    fd = _open_quietly(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with os.scandir(fd) as entries:
+            yield entries
+    finally:
+        os.close(fd)
 
 
 def _open_quietly(path: str, flags: int) -> int:
@@ -137,9 +155,9 @@ class LocalTarget(Target):
         host = self.host_path(path)
         entries = []
         drives = self._drive_folders() if path.split("/", 1)[0] == REST else set()
-        with os.scandir(host) as it:
+        with _listing(host) as it:
             for e in it:
-                if drives and os.path.normpath(e.path) in drives:
+                if drives and os.path.normpath(os.path.join(host, e.name)) in drives:
                     continue      # listed as a volume of its own
                 name = unquote(e.name) if self._encoded else e.name
                 link = e.is_symlink()
