@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ STATUS_UNREADABLE = "unreadable"    # permission denied or I/O error
 STATUS_TIMEOUT = "timeout"          # the parser worker ran out of time or crashed
 STATUS_PARTIAL = "partial"          # opened, but some folders or properties failed
 STATUS_MISSING = "missing"          # configured (registry) but not present on disk
+STATUSES = (STATUS_OK, STATUS_NOT_PFF, STATUS_EMPTY, STATUS_DAMAGED, STATUS_LOCKED,
+            STATUS_UNREADABLE, STATUS_TIMEOUT, STATUS_PARTIAL, STATUS_MISSING)
 
 
 @dataclass
@@ -245,9 +248,14 @@ def _container(origin: type, args: list, value: Any, where: str) -> Any:
     return [_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
 
 
+ZONED = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
+
+
 def _time(value: Any, where: str) -> dt.datetime | None:
     if not isinstance(value, str):
         raise TypeError(f"{where}: expected an ISO 8601 time, got {value!r}")
+    if not ZONED.search(value.strip()):
+        raise TypeError(f"{where}: a time without its zone: {value!r}")
     try:
         return parse_iso(value)
     except ValueError:

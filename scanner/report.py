@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 from scanner.records import (
     SCAN_DOCUMENT,
     SCAN_SCHEMA_VERSION,
+    STATUSES,
     ScanReport,
+    StoreFile,
     from_jsonable,
     to_jsonable,
 )
@@ -38,9 +42,59 @@ def parse_report(document: Any, source: str) -> ScanReport:
         if required not in document:
             raise ReportError(f"{source}: missing field {required!r}")
     try:
-        return from_jsonable(ScanReport, document)
+        report = from_jsonable(ScanReport, document)
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise ReportError(f"{source}: malformed report: {exc}") from exc
+    problems = report_problems(report)
+    if problems:
+        raise ReportError(f"{source}: malformed report: {'; '.join(problems[:5])}")
+    return report
+
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def report_problems(report: ScanReport) -> list[str]:
+    """Values a scan never writes: a hand-edited or damaged report is refused, not believed."""
+    problems = []
+    paths = [f.path for f in report.files]
+    problems += [f"file {p!r} listed twice" for p in sorted({p for p in paths
+                                                             if paths.count(p) > 1})]
+    for index, store in enumerate(report.files):
+        where = f"files[{index}]"
+        if store.status not in STATUSES:
+            problems.append(f"{where}.status: unknown status {store.status!r}")
+        if store.sha256 is not None and not SHA256.match(store.sha256):
+            problems.append(f"{where}.sha256: not a SHA-256 in hex")
+        problems += _negative(where, store)
+        problems += _guids(where, store)
+    return problems
+
+
+def _negative(where: str, store: StoreFile) -> list[str]:
+    found = [f"{where}.size: negative"] if (store.size or 0) < 0 else []
+    for index, folder in enumerate(store.folders):
+        for name in ("item_count", "unread_count", "message_count", "global_counter"):
+            if (getattr(folder, name) or 0) < 0:
+                found.append(f"{where}.folders[{index}].{name}: negative")
+    return found
+
+
+def _guids(where: str, store: StoreFile) -> list[str]:
+    values = []
+    if store.store is not None:
+        values += [("store.provider_uid", store.store.provider_uid),
+                   ("store.database_guid", store.store.database_guid)]
+    values += [(f"folders[{i}].database_guid", f.database_guid)
+               for i, f in enumerate(store.folders)]
+    found = []
+    for name, value in values:
+        try:
+            if value is not None:
+                uuid.UUID(value)
+        except ValueError:
+            found.append(f"{where}.{name}: not a GUID: {value!r}")
+    return found
 
 
 def load_report(path: str) -> ScanReport:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 
 import pytest
 
@@ -34,7 +35,9 @@ def test_a_report_reads_back_with_its_values() -> None:
 @pytest.mark.parametrize(("field", "value", "said"), [
     ("item_count", "lots", "files[0].folders[0].item_count: expected int, got 'lots'"),
     ("created", 12, "files[0].folders[0].created: expected an ISO 8601 time, got 12"),
-    ("created", "yesterday", "files[0].folders[0].created: not an ISO 8601 time"),
+    ("created", "yesterday", "files[0].folders[0].created: a time without its zone"),
+    ("created", "2024-13-40T00:00:00Z", "files[0].folders[0].created: not an ISO 8601 time"),
+    ("modified", "2024-03-14T02:37:51", "files[0].folders[0].modified: a time without its"),
     ("global_counter", True, "files[0].folders[0].global_counter: expected int, got True"),
 ])
 def test_a_wrong_type_is_refused_naming_the_field(field: str, value: object, said: str) -> None:
@@ -51,3 +54,21 @@ def test_flat_records_keep_one_type_per_field() -> None:
 
     folder = next(r for r in records if r["ostscan.record"] == "folder")
     assert folder["ostscan.folder.global_counter"] == 0x10D
+
+
+@pytest.mark.parametrize(("edit", "said"), [
+    (lambda d: d["files"][0].update(status="weird"), "files[0].status: unknown status 'weird'"),
+    (lambda d: d["files"][0].update(sha256="zz"), "files[0].sha256: not a SHA-256 in hex"),
+    (lambda d: d["files"][0]["folders"][0].update(item_count=-5),
+     "files[0].folders[0].item_count: negative"),
+    (lambda d: d["files"][0]["folders"][0].update(database_guid="not-a-guid"),
+     "files[0].folders[0].database_guid: not a GUID"),
+    (lambda d: d["files"].append(copy.deepcopy(d["files"][0])),
+     "file 'C:/Users/a/a.ost' listed twice"),
+])
+def test_values_a_scan_never_writes_are_refused(edit: object, said: str) -> None:
+    document = copy.deepcopy(a_report())
+    edit(document)
+
+    with pytest.raises(ReportError, match=re.escape(said)):
+        parse_report(document, "a.json")
