@@ -54,6 +54,18 @@ def note_unlistable(errors: list[ScanError] | None, folder: str, exc: OSError) -
         errors.append(ScanError(folder, "discover", reason))
 
 
+LINK_STAGE = "link"
+
+
+def note_link(target: Target, errors: list[ScanError] | None, path: str) -> None:
+    """A link is not followed (loops, and paths outside the evidence); it is said, not hidden."""
+    if errors is None or any(e.path == path and e.stage == LINK_STAGE for e in errors):
+        return
+    points_to = target.link_target(path)
+    where = f" (points to {points_to})" if points_to else ""
+    errors.append(ScanError(path, LINK_STAGE, f"link not followed{where}"))
+
+
 def find_children(
     target: Target, folder: str, name: str, errors: list[ScanError] | None = None
 ) -> list[str]:
@@ -64,8 +76,11 @@ def find_children(
     except OSError as exc:
         note_unlistable(errors, folder, exc)
         return []
-    return sorted(join(folder, e.name) for e in entries
-                  if e.name.lower() == name and e.is_dir and not e.is_symlink)
+    named = [e for e in entries if e.name.lower() == name]
+    for entry in named:
+        if entry.is_symlink:
+            note_link(target, errors, join(folder, entry.name))
+    return sorted(join(folder, e.name) for e in named if e.is_dir and not e.is_symlink)
 
 
 def find_paths(
@@ -118,7 +133,9 @@ def stores_in_outlook_folder(
 ) -> Iterator[str]:
     """Store files in one of Outlook's own folders: by name, or by signature when renamed."""
     report = partial(note_unlistable, errors)
-    for path in target.walk_files(folder, max_depth=OUTLOOK_FOLDER_DEPTH, on_error=report):
+    link = partial(note_link, target, errors)
+    for path in target.walk_files(folder, max_depth=OUTLOOK_FOLDER_DEPTH, on_error=report,
+                                  on_link=link):
         name = path.rsplit("/", 1)[-1]
         if is_store_name(name):
             yield path
@@ -141,8 +158,14 @@ def deep_candidates(
 ) -> Iterator[Candidate]:
     """Every `.ost`/`.pst` on every volume, never following links."""
     report = partial(note_unlistable, errors)
+
+    def link(path: str) -> None:      # only links that look like stores: system links abound
+        if is_store_name(path.rsplit("/", 1)[-1]):
+            note_link(target, errors, path)
+
     for volume in target.deep_roots():
-        for path in target.walk_files(volume, max_depth=MAX_DEPTH, on_error=report):
+        for path in target.walk_files(volume, max_depth=MAX_DEPTH, on_error=report,
+                                      on_link=link):
             if is_store_name(path.rsplit("/", 1)[-1]):
                 yield Candidate(path, profile_of(path, profiles), "deep")
 

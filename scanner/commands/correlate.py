@@ -31,6 +31,7 @@ from scanner.correlate.marking import Marks, build_marks
 from scanner.correlate.model import HELD_BY_DEVICES, NOT_THIS_FILE, CorrelationResult
 from scanner.correlate.outputs import write_result
 from scanner.correlate.rules import RuleSet, check_examples, default_rules_dir, load_rules
+from scanner.discovery import LINK_STAGE
 from scanner.output import open_output
 from scanner.records import ScanReport
 from scanner.report import ReportError, parse_report
@@ -330,7 +331,8 @@ def match(
     if session:   # the question was about that session: leave the others out
         result.findings = [f for f in result.findings if f.marked]
     about_this_file(result, ost, report, console)
-    _finish(result, fmt, output, [f"{e.path}: {e.stage}: {e.reason}" for e in report.errors],
+    _finish(result, fmt, output, [f"{e.path}: {e.stage}: {e.reason}" for e in report.errors
+                                     if e.stage != LINK_STAGE],
             console)
 
 

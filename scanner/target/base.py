@@ -72,6 +72,10 @@ class Target(abc.ABC):
     def open(self, path: str) -> BinaryIO:
         """A read-only binary file object."""
 
+    def link_target(self, path: str) -> str | None:
+        """Where a symbolic link or junction points, where the target can tell."""
+        return None
+
     def deep_roots(self) -> list[str]:
         """Where --deep walks: every volume, and for a collection folder what lies beside."""
         return self.volumes()
@@ -90,9 +94,10 @@ class Target(abc.ABC):
     def walk_files(
         self, root: str, max_depth: int = 64,
         on_error: Callable[[str, OSError], None] | None = None,
+        on_link: Callable[[str], None] | None = None,
     ) -> Iterator[str]:
-        """Every file below `root`, never following symlinked folders. A folder that cannot
-        be listed is passed to `on_error` and skipped."""
+        """Every file below `root`, never following links. A folder that cannot be listed is
+        passed to `on_error` and skipped; a link is passed to `on_link` and not followed."""
         stack = [(root, 0)]
         while stack:
             folder, depth = stack.pop()
@@ -105,6 +110,8 @@ class Target(abc.ABC):
             for entry in entries:
                 child = join(folder, entry.name)
                 if entry.is_symlink:
+                    if on_link is not None:
+                        on_link(child)
                     continue
                 if entry.is_dir and depth < max_depth:
                     stack.append((child, depth + 1))

@@ -165,6 +165,12 @@ class LocalTarget(Target):
                                      e.is_file(follow_symlinks=False), link))
         return entries
 
+    def link_target(self, path: str) -> str | None:
+        try:
+            return os.readlink(self.host_path(path))
+        except (OSError, ValueError):
+            return None
+
     def _drive_folders(self) -> set[str]:
         return {os.path.normpath(base) for name, base in self._volumes.items() if name != REST}
 
