@@ -88,3 +88,23 @@ def test_a_host_scanned_twice_is_one_host_with_one_copy(tmp_path: Path) -> None:
 
     assert "1 host(s), 1 OST(s)" in result.stderr
     assert "1 cop(ies) found again in other reports of the same host" in result.stderr
+
+
+def test_findings_have_the_same_ids_with_and_without_a_case(tmp_path: Path) -> None:
+    reports = []
+    for host in sorted((CASE / "hosts").iterdir()):
+        out = tmp_path / f"{host.name}.json"
+        CliRunner().invoke(app, ["scan", str(host), "--host-name", host.name, "-o", str(out),
+                                 "-q"])
+        reports.append(str(out))
+    audit = str(CASE / "audit/purview-export.csv")
+    case = str(tmp_path / "case.sqlite")
+    CliRunner().invoke(app, ["collect", *reports, "--audit", audit, "--case", case, "-q"])
+
+    direct = CliRunner().invoke(app, ["correlate", *[x for r in reports for x in ("--report", r)],
+                                      "--audit", audit, "--format", "json", "-q"])
+    cased = CliRunner().invoke(app, ["correlate", "--case", case, "--format", "json", "-q"])
+
+    ids = [sorted(f["finding_id"] for f in json.loads(r.stdout)["findings"])
+           for r in (direct, cased)]
+    assert ids[0] == ids[1] and len(ids[0]) == 10

@@ -23,6 +23,7 @@ from scanner.correlate.case import (
     CaseStore,
     CollectSummary,
     file_digest,
+    report_digest,
     report_sources,
 )
 from scanner.correlate.copies import host_name, parse_egress, read_egress_csv
@@ -246,7 +247,8 @@ def _direct_reports(paths: list[str], problems: list[str]) -> Iterator[tuple[str
             problems.append(found.error)
             continue
         try:
-            yield found.source, parse_report(json.loads(found.data or b""), found.source)
+            document = json.loads(found.data or b"")
+            yield report_digest(document), parse_report(document, found.source)
         except (ReportError, ValueError) as exc:
             problems.append(str(exc) if isinstance(exc, ReportError)
                             else f"{found.source}: not JSON: {exc}")

@@ -121,7 +121,7 @@ class CaseStore:
             report = parse_report(document, source)
         except ReportError as exc:
             return self._refuse(source, str(exc))
-        canonical = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+        canonical = canonical_json(document)
         digest = hashlib.sha256(canonical).hexdigest()
         with self.db:
             cursor = self.db.execute(
@@ -228,6 +228,15 @@ def file_digest(path: str) -> str:
 
 
 # ---- finding report documents -----------------------------------------------------------------
+
+def canonical_json(document: Any) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+
+def report_digest(document: Any) -> str:
+    """A report's id: the SHA-256 of its canonical JSON (same in a case and without one)."""
+    return hashlib.sha256(canonical_json(document)).hexdigest()
+
 
 def report_sources(paths: Iterable[str]) -> Iterator[ReportSource]:
     """Report documents in files, folders (*.json, *.zip, recursively) and zip archives. A path
