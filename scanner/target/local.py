@@ -244,7 +244,7 @@ def live_volumes() -> dict[str, str]:
 
     found = {}
     for part in psutil.disk_partitions(all=False):
-        if "fixed" in part.opts or part.fstype:
+        if "fixed" in part.opts.split(","):     # not removable, CD-ROM or network drives
             letter = part.mountpoint.rstrip("\\")
             if len(letter) == 2 and letter.endswith(":"):
                 found[letter.upper()] = part.mountpoint
