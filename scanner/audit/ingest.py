@@ -25,7 +25,14 @@ from scanner.audit.events import (
     SyncSession,
     ThrottleWindow,
 )
-from scanner.audit.normalize import build_events, parse_time
+from scanner.audit.normalize import (
+    LOWER,
+    MICROSOFT,
+    Spelling,
+    build_events,
+    parse_time,
+    spelt_as_microsoft,
+)
 from scanner.audit.sessions import MailboxCoverage, build_sessions, throttle_windows
 from scanner.audit.sources import SourceError, TextSource, iter_sources
 from scanner.console import Console
@@ -65,6 +72,12 @@ class AuditLog:
         """Coverage of one mailbox (UPN or MailboxGuid), also when no event names it."""
         from scanner.audit.coverage import coverage_for
         return coverage_for(self, mailbox)
+
+
+class _Canonical(dict):
+    """A record's canonical form, and what of it PowerShell flattened."""
+
+    lost: str | None = None
 
 
 @dataclass
@@ -156,7 +169,7 @@ def exit_code(log: AuditLog) -> int:
 
 def record_digest(record_id: str) -> bytes:
     """16 bytes per record id: the GUID itself, or a hash of any other id."""
-    if len(record_id) == 36:
+    if len(record_id) == 36 and record_id[8::5][:4] == "----":
         try:
             return bytes.fromhex(record_id.replace("-", ""))
         except ValueError:
@@ -293,6 +306,10 @@ class _FileReader:
                 return
 
         value, damage = (raw.row, None) if raw.row is not None else auditdata.parse_json(raw.text)
+        if damage is None and _standard(value, raw):
+            yield from self._mail_items_accessed(value, raw.record_id, raw.creation_time, None,
+                                                 raw, MICROSOFT)
+            return
         found = False
         for record in auditdata.find_records(value) if value is not None else ():
             found = True
@@ -330,18 +347,22 @@ class _FileReader:
         yield from self._mail_items_accessed(record, record_id, created, damage, raw)
 
     def _mail_items_accessed(self, record: dict, record_id: str | None, created: object,
-                             damage: str | None,
-                             raw: containers.RawRecord) -> Iterator[AuditEvent]:
+                             damage: str | None, raw: containers.RawRecord,
+                             names: Spelling | None = None) -> Iterator[AuditEvent]:
+        """Events of a record, read as it is when `names` says how it is spelt or the spelling
+        is found to be Microsoft's, else from its canonical form."""
         self.coverage.mail_items_accessed += 1
         digest = self._first_sight(record_id or repr(record), created)
         if digest is None:
             return
-        flattened: list[str] = []
-        canonical = auditdata.canonical(record, flattened)
-        if flattened:
-            lost = "flattened by PowerShell: " + ", ".join(flattened)
-            self._damaged(raw.line, f"record {record_id}: {lost}")
-            damage = _join(damage, lost)
+        readable = record
+        if names is None and not damage and raw.text is not None \
+                and spelt_as_microsoft(record, raw.text):
+            names = MICROSOFT
+        if names is None:
+            names, readable = LOWER, self._canonical(record, record_id, raw.line)
+            if readable.lost:
+                damage = _join(damage, readable.lost)
         time = parse_time(created)
         if time is None:
             self._damaged(raw.line, f"MailItemsAccessed record {record_id} has no readable "
@@ -349,7 +370,8 @@ class _FileReader:
             self.state.seen.add(digest)
             return
 
-        events = build_events(canonical, time, record_id or "", damage, self.source, raw.line)
+        events = build_events(readable, time, record_id or "", damage, self.source, raw.line,
+                              names)
         if damage:
             self._hold_back(digest, events)
             return
@@ -358,6 +380,15 @@ class _FileReader:
         self.state.seen.add(digest)
         self.state.mail_items_accessed += 1
         yield from events
+
+    def _canonical(self, record: dict, record_id: str | None, line: int) -> _Canonical:
+        """`auditdata.canonical` of a record; what PowerShell flattened is said as damage."""
+        flattened: list[str] = []
+        canonical = _Canonical(auditdata.canonical(record, flattened))
+        if flattened:
+            canonical.lost = "flattened by PowerShell: " + ", ".join(flattened)
+            self._damaged(line, f"record {record_id}: {canonical.lost}")
+        return canonical
 
     def _first_sight(self, record_id: str, created: object) -> bytes | None:
         """The record's digest when no whole copy was seen before; None for a duplicate."""
@@ -490,6 +521,18 @@ class _FileReader:
 def _iso_key(created: str) -> str | None:
     time = parse_time(created)
     return None if time is None else time.isoformat()[:19]
+
+
+def _standard(value: object, raw: containers.RawRecord) -> bool:
+    """A MailItemsAccessed AuditData object as Microsoft writes it, whose head (time, Id,
+    Operation) was read without parsing: what the wrapper search and key lookups would find
+    is known, and its keys may be read as they are spelt."""
+    return (raw.operation == containers.MAIL_ITEMS_ACCESSED and value.__class__ is dict
+            and raw.text is not None and bool(raw.record_id) and bool(raw.creation_time)
+            and value.get("Id") == raw.record_id
+            and value.get("CreationTime") == raw.creation_time
+            and value.get("Operation") == raw.operation
+            and spelt_as_microsoft(value, raw.text))
 
 
 def _join(first: str | None, second: str) -> str:
