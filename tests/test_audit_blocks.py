@@ -36,6 +36,11 @@ def _json_lines(records: list[dict]) -> str:
     lines[200] = lines[200] + "\r"                      # CRLF from here on
     lines.insert(300, "")                               # a blank line
     lines[350] = lines[350].replace('"Id"', '"Id" ')    # other spacing
+    lines[380] = lines[380][:52] + lines[380][53] + "-" + lines[380][54:]   # a dash moved
+    # the latest time, written without its T: compared as written, it would sort first
+    later = next(i for i in range(400, len(lines)) if '"UserLoggedIn"' in lines[i])
+    lines[later] = lines[later][:17] + "2024-03-03 23:00:00" + lines[later][36:]
+    lines.insert(420, '{"CreationTime":"2024-03-01T08:59:00","Id":"short"}')   # 51 bytes
     return "\n".join(lines) + "\n"
 
 
@@ -75,11 +80,12 @@ def test_blocks_read_as_lines_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
     in_blocks, by_line, batches = _read_both(path, monkeypatch)
 
+    short = int(writer is _json_lines)      # its one record that is not a sample one
     assert batches > 20
     assert in_blocks == by_line
-    assert in_blocks.distinct_records == 8 * COPIES
+    assert in_blocks.distinct_records == 8 * COPIES + short
     assert in_blocks.mail_items_accessed == 6 * COPIES
-    assert in_blocks.coverage[0].rows == len(records)
+    assert in_blocks.coverage[0].rows == len(records) + short
     assert len(in_blocks.sync_events) == 4 * COPIES
     assert len(in_blocks.bind_events) == 3 * COPIES
     assert in_blocks.duplicates_dropped == len(records) - 8 * COPIES
@@ -114,3 +120,16 @@ def test_odd_quotes_and_a_quoted_newline_fall_back_to_lines(
     assert in_blocks == by_line
     assert in_blocks.mail_items_accessed == 6 * COPIES
     assert in_blocks.coverage[0].rows == len(records)
+
+
+def test_a_block_whose_ids_are_not_all_guids_is_read_by_line() -> None:
+    lines = [compact(r) for r in _records()[:4]]
+    for index in (1, 2):                    # a dash more: as many hex digits lost as dashes won
+        lines[index] = lines[index][:76] + "-" + lines[index][77:]
+    block = ("\n" + "\n".join(lines) + "\n").encode()
+    starts = bulk._line_starts(block)
+
+    assert len(starts) == 4
+    assert bulk._json_heads(block, starts) is None
+    plain = ("\n" + "\n".join(compact(r) for r in _records()[:4]) + "\n").encode()
+    assert bulk._json_heads(plain, starts) is not None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.audit.ingest import ingest, iter_events
+from scanner.audit.ingest import ingest, iter_events, record_digest
 from tests import auditgen
 from tests.auditgen import compact, encode, f2_json_lines, f3_purview_classic, sample_records
 
@@ -237,3 +237,9 @@ def test_no_mailitemsaccessed_versus_none_for_mailbox(tmp_path: Path) -> None:
     assert full.mailbox_coverage("other@contoso.example").status == "none-for-mailbox"
     covered = full.mailbox_coverage(auditgen.MAILBOX_GUID)
     assert (covered.status, covered.sync_events, covered.bind_events) == ("events", 4, 3)
+
+
+@pytest.mark.parametrize("record_id", ["0" * 36, "00000000-0000-4000-8000-0000000033-3",
+                                       "00000000-0000-4000-8000-000000003303", "x"])
+def test_every_record_id_has_a_digest_of_16_bytes(record_id: str) -> None:
+    assert len(record_digest(record_id)) == 16

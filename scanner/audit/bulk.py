@@ -32,10 +32,14 @@ BOM = b"\xef\xbb\xbf"
 # split by one `struct` call.
 _TIME = rb".{10}T.{8}"
 _GUID = rb".{8}-.{4}-.{4}-.{4}-.{12}"
-JSON_HEAD = re.compile(rb'\n(?:\{"CreationTime":"(' + _TIME + rb'","Id":"' + _GUID
-                       + rb'","Operation":"[^\n]{18})|)', re.S)
+# A JSON line in that form starts with these 113 bytes: the texts between the three values are
+# the same on every line, so lines are found with bytes.find and their heads split by `struct`
+JSON_HEAD = struct.Struct("17x19s8x36s15x18s")
+JSON_SEPARATORS = ((0, b'{"CreationTime":"'), (36, b'","Id":"'), (80, b'","Operation":"'))
+JSON_SEPARATOR_BYTES = tuple((offset + i, separator[i:i + 1])
+                             for offset, separator in JSON_SEPARATORS
+                             for i in range(len(separator)))
 LONE_CR = re.compile(rb"\r(?!\n)")
-JSON_START = b'\n{"CreationTime":"'
 CSV_START = b'"{""CreationTime"":""'
 TRACKED_COLUMNS = ("runspaceid", "resultcount", "resultindex")
 
@@ -47,7 +51,7 @@ class _HeadForm:
     empty: bytes | None      # an Operation prefix the line reader treats apart (CSV: empty)
 
 
-JSON_FORM = _HeadForm("19s8x36s15x18s", b'MailItemsAccessed"', None)
+JSON_FORM = _HeadForm(JSON_HEAD.format, b'MailItemsAccessed"', None)
 CSV_FORM = _HeadForm("19s12x36s19x19s", b'MailItemsAccessed""', b'""')
 
 
@@ -79,6 +83,7 @@ class _Heads:
     times: tuple[bytes, ...]
     keys: tuple[bytes, ...]
     singled: list[int]
+    guids: tuple[bytes, ...]         # the Ids as written (36 characters)
 
 
 def open_records(raw: BinaryIO, end: RangeEnd | None = None,
@@ -148,7 +153,7 @@ def _blocks(raw: BinaryIO, rest: bytes) -> Iterator[bytes]:
         if cut < 0:
             rest += chunk
             continue
-        yield rest + chunk[:cut + 1]
+        yield b"".join((rest, memoryview(chunk)[:cut + 1]))     # one copy, not two
         rest = chunk[cut:]
 
 
@@ -181,22 +186,31 @@ def _split_heads(heads: list[bytes], form: _HeadForm) -> _Heads | None:
     """Times, digests and lines to read singly; None when a time or Id is not plain."""
     # struct.Struct, not struct.unpack: the module caches every format it is given
     parts = struct.Struct(form.fields * len(heads)).unpack(b"".join(heads))
-    times = parts[0::3]
+    return _heads(parts[0::3], parts[1::3], parts[2::3], form)
+
+
+def _heads(times: tuple[bytes, ...], guids: tuple[bytes, ...], operations: tuple[bytes, ...],
+           form: _HeadForm) -> _Heads | None:
     joined = b"".join(times)
-    if not joined.isascii() or b'"' in joined:
+    if not joined.isascii() or b'"' in joined or joined[10::19].strip(b"T"):
+        return None
+    guid_text = b"".join(guids)
+    if guid_text[8::36].strip(b"-") or guid_text[13::36].strip(b"-") or \
+            guid_text[18::36].strip(b"-") or guid_text[23::36].strip(b"-"):
         return None
     try:
-        ids = binascii.unhexlify(b"".join(parts[1::3]).replace(b"-", b""))
+        ids = binascii.unhexlify(guid_text.replace(b"-", b""))
     except (binascii.Error, ValueError):
         return None
-    keys = struct.Struct("16s" * len(heads)).unpack(ids)   # record_digest of a GUID: 16 bytes
+    if len(ids) != 16 * len(times):         # a dash where a digit should be
+        return None
+    keys = struct.Struct("16s" * len(times)).unpack(ids)   # record_digest of a GUID: 16 bytes
 
-    operations = parts[2::3]
     singled = _indexes(operations, form.mail_items)
     if form.empty is not None:
         empty = [i for i, operation in enumerate(operations) if operation[:2] == form.empty]
         singled = sorted(set(singled).union(empty)) if empty else singled
-    return _Heads(times, keys, singled)
+    return _Heads(times, keys, singled, guids)
 
 
 def _indexes(values: tuple[bytes, ...], wanted: bytes) -> list[int]:
@@ -241,8 +255,8 @@ def _json_lines(raw: BinaryIO, rest: bytes, number: int, end: RangeEnd,
         yield first
     for block in _blocks(raw, rest):
         lines = _lines(block)
-        found = _all_lines(JSON_HEAD, lines) if lines is not None else None
-        heads = _split_heads(found, JSON_FORM) if found else None
+        starts = _line_starts(lines) if lines is not None else None
+        heads = _json_heads(lines, starts) if starts else None
         if heads is None:
             text_lines = _text_lines(block)
             for offset, line in enumerate(text_lines):
@@ -250,23 +264,50 @@ def _json_lines(raw: BinaryIO, rest: bytes, number: int, end: RangeEnd,
                     yield containers.fast_json_record(number + offset, line.strip())
             number += len(text_lines)
             continue
-        yield from _json_block(lines, number, found, heads)
-        number += len(found)
+        yield from _json_block(lines, number, starts, heads)
+        number += len(starts)
     end.next_line = number
 
 
-def _json_block(block: bytes, number: int, found: list[bytes],
+def _line_starts(block: bytes) -> list[int]:
+    """Where each line of a block (a newline, then lines each ending in one) starts."""
+    find, starts = block.find, []
+    append, position, last = starts.append, 0, len(block) - 1
+    while position < last:
+        append(position + 1)
+        position = find(b"\n", position + 1)
+    return starts
+
+
+def _json_heads(block: bytes, starts: list[int]) -> _Heads | None:
+    """The heads of the lines of a block; None unless every line starts in the form."""
+    size = JSON_HEAD.size
+    joined = b"".join([block[start:start + size] for start in starts])
+    count = len(starts)
+    if len(joined) != size * count or b"\n" in joined:
+        return None
+    for offset, byte in JSON_SEPARATOR_BYTES:    # the same byte at that offset of every head
+        if joined[offset::size].strip(byte):
+            return None
+    parts = struct.Struct(JSON_HEAD.format * count).unpack(joined)
+    return _heads(parts[0::3], parts[1::3], parts[2::3], JSON_FORM)
+
+
+def _json_block(block: bytes, number: int, starts: list[int],
                 heads: _Heads) -> Iterator[RawRecord | RecordBatch]:
-    start = position = 0
+    start = 0
     for index in heads.singled:
         if index > start:
             yield _batch(heads, start, index)
-        begin, position = _line_of(block, JSON_START + found[index], position)
-        text = block[begin:position].decode("utf-8", "replace").strip()
-        yield containers.fast_json_record(number + index, text)
+        begin = starts[index]
+        text = block[begin:block.find(b"\n", begin)].decode("utf-8", "replace").strip()
+        # what containers.fast_json_record would read of the line, known from its head
+        yield RawRecord(number + index, text, record_id=heads.guids[index].decode(),
+                        creation_time=heads.times[index].decode(),
+                        operation=containers.MAIL_ITEMS_ACCESSED)
         start = index + 1
-    if start < len(found):
-        yield _batch(heads, start, len(found))
+    if start < len(starts):
+        yield _batch(heads, start, len(starts))
 
 
 class _CsvReader:
