@@ -7,7 +7,8 @@ scan report where the idea is the same (`provider_uid`, `database_guid`, `global
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 
 AUDIT_SCHEMA_VERSION = "1.0"
 
@@ -22,6 +23,9 @@ class BoundItem:
     internet_message_id: str | None
     size: int | None
     item_id: str | None = None
+
+    def __reduce__(self) -> tuple:
+        return BoundItem, (self.internet_message_id, self.size, self.item_id)
 
 
 @dataclass
@@ -62,6 +66,14 @@ class AuditEvent:
         if self.database_guid is None or self.global_counter is None:
             return None
         return (self.database_guid, self.global_counter)
+
+    def __reduce__(self) -> tuple:
+        """Pickled as its field values (the reading of a large export sends events between
+        processes): unpickling then calls the constructor, far faster than restoring state."""
+        return AuditEvent, _event_values(self)
+
+
+_event_values = attrgetter(*(f.name for f in fields(AuditEvent)))
 
 
 @dataclass
