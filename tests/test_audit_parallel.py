@@ -141,7 +141,7 @@ def test_a_cut_inside_a_quoted_csv_row_is_read_again(tmp_path: Path,
     text = _csv(records)
     path = auditgen.write_bytes(tmp_path, "export.csv", text.encode())
     inside = re.search(r',"[A-Za-z-]{4}\r\n', text).end()    # within the quoted cell
-    monkeypatch.setattr(split, "find_cut", lambda path, after: len(text[:inside].encode()))
+    monkeypatch.setattr(split, "find_cut", lambda path, after, part: len(text[:inside].encode()))
     taken = _spy_absorb(monkeypatch)
 
     in_parts, events_in_parts = _read(path, monkeypatch, parts=True)
