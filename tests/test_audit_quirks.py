@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import json
 from pathlib import Path
 
@@ -243,3 +244,14 @@ def test_no_mailitemsaccessed_versus_none_for_mailbox(tmp_path: Path) -> None:
                                        "00000000-0000-4000-8000-000000003303", "x"])
 def test_every_record_id_has_a_digest_of_16_bytes(record_id: str) -> None:
     assert len(record_digest(record_id)) == 16
+
+
+def test_the_garbage_collector_is_paused_while_an_input_is_read(tmp_path: Path) -> None:
+    path = auditgen.write_format(tmp_path, "f2-json-lines")
+    states = []
+
+    for _ in iter_events([str(path)]):
+        states.append(gc.isenabled())
+
+    assert states and not any(states)
+    assert gc.isenabled()

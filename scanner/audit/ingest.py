@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import gc
 import hashlib
 import zlib
 from collections.abc import Callable, Iterator
@@ -133,8 +134,22 @@ def _read_file(state: IngestState, source: TextSource) -> Iterator[AuditEvent]:
     """One input: in two processes when it is a large plain file, else in this one."""
     from scanner.audit import split
     if split.worth_splitting(source):
-        return split.read_split(state, source)
-    return _FileReader(state, source).events()
+        return _without_collections(split.read_split(state, source))
+    return _without_collections(_FileReader(state, source).events())
+
+
+def _without_collections(events: Iterator[AuditEvent]) -> Iterator[AuditEvent]:
+    """The events, with the cyclic garbage collector paused until the input is read (also
+    while the caller handles them). Reading makes millions of objects and no reference
+    cycles: collections would only walk them again and again. Any cycle made meanwhile is
+    collected once the collector resumes."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield from events
+    finally:
+        if paused:
+            gc.enable()
 
 
 def ingest(paths: list[str], console: Console | None = None) -> AuditLog:
