@@ -255,3 +255,31 @@ def test_the_garbage_collector_is_paused_while_an_input_is_read(tmp_path: Path) 
 
     assert states and not any(states)
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize(("header", "command"), [
+    ('"TimeStamp","User","Action","SessionId","ClientIP","OperationCount"', "Get-Sessions"),
+    ('"Timestamp","User","IPaddress","SessionID","InternetMessageId","SizeInBytes"',
+     "Get-MessageIDs"),
+])
+def test_a_summary_table_is_named_and_why_it_cannot_be_read(tmp_path: Path, header: str,
+                                                            command: str) -> None:
+    row = '"2024-03-01T09:00:05","victim@contoso.example","MailItemsAccessed","s","1","1"'
+    path = tmp_path / "summary.csv"
+    path.write_bytes(("\ufeff" + header + "\r\n" + row + "\r\n").encode())
+
+    log = ingest([str(path)])
+
+    assert [e.reason.split(":")[0] for e in log.errors] == [
+        f"a Microsoft-Extractor-Suite {command} summary, not audit records"]
+    assert "MailAccessType" in log.errors[0].reason
+
+
+def test_other_rows_without_records_keep_the_plain_reason(tmp_path: Path) -> None:
+    path = tmp_path / "other.csv"
+    path.write_text("Name,Value\nx,1\n")
+
+    log = ingest([str(path)])
+
+    assert [e.reason for e in log.errors] == [
+        "1 rows or values hold no audit record (no Operation/AuditData found)"]

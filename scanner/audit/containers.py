@@ -150,6 +150,23 @@ def sniff_delimiter(header: str) -> str:
     return max(DELIMITERS, key=header.count)
 
 
+# CSV tables some tools derive from MailItemsAccessed records, which cannot be read back into
+# records: no record Id, no MailAccessType (Sync cannot be told from Bind), no folder
+SUMMARY_TABLES = {
+    frozenset(("timestamp", "user", "action", "sessionid", "clientip", "operationcount")):
+        "Microsoft-Extractor-Suite Get-Sessions",
+    frozenset(("timestamp", "user", "ipaddress", "sessionid", "internetmessageid",
+               "sizeinbytes")):
+        "Microsoft-Extractor-Suite Get-MessageIDs",
+}
+
+
+def summary_table(header_line: str) -> str | None:
+    """The tool and command that wrote a CSV summary of MailItemsAccessed records, known by
+    its header line; None for any other header."""
+    return SUMMARY_TABLES.get(frozenset(csv_layout(header_line).header))
+
+
 def csv_layout(header_line: str) -> CsvLayout:
     """Delimiter and columns of a CSV file from its header line."""
     delimiter = sniff_delimiter(header_line)

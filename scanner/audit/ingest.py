@@ -523,14 +523,32 @@ class _FileReader:
                     f"ResultCount {count} but {present} rows present"
                     + (f" (RunspaceId {runspace})" if runspace else ""))
         if self.without_record:
-            self.state.error(self.source, None, f"{self.without_record} rows or values hold no "
-                                                "audit record (no Operation/AuditData found)")
+            self.state.error(self.source, None, self._without_record_reason())
         if not coverage.records and not self.without_record:
             coverage.warnings.append("holds no audit record (an empty export?)")
         for warning in coverage.warnings:
             if self.state.console is not None:
                 self.state.console.warn(f"{self.source}: {warning}")
         self.state.coverage.append(coverage)
+
+
+    def _without_record_reason(self) -> str:
+        """Why rows held no record: said plainly for a known summary table."""
+        reason = (f"{self.without_record} rows or values hold no audit record "
+                  "(no Operation/AuditData found)")
+        if self.coverage.format != containers.FORMAT_CSV or self.coverage.records:
+            return reason
+        try:
+            with self.text_source.open_text() as stream:
+                summary = containers.summary_table(stream.readline())
+        except (OSError, UnicodeError, EOFError, zlib.error):
+            return reason
+        if summary is None:
+            return reason
+        return (f"a {summary} summary, not audit records: it has no record Id, no "
+                "MailAccessType (Sync cannot be told from Bind) and no folder; read the audit "
+                "records it was made from instead (a Search-UnifiedAuditLog, Purview or "
+                "Get-UAL export)")
 
 
 def _iso_key(created: str) -> str | None:
