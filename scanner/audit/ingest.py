@@ -12,7 +12,7 @@ import csv
 import gc
 import hashlib
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 
 from scanner import exitcodes
@@ -198,7 +198,7 @@ class RangePart:
     the range's first line."""
 
     events: list[AuditEvent]
-    seen: set[bytes]
+    seen: Collection[bytes]          # a set where read here, a tuple where received
     pending: dict[bytes, _Pending]
     duplicates: int
     mail_items_accessed: int
