@@ -5,10 +5,12 @@ from __future__ import annotations
 import copy
 import gc
 import json
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
+from scanner.audit import containers
 from scanner.audit.ingest import ingest, iter_events, record_digest
 from tests import auditgen
 from tests.auditgen import compact, encode, f2_json_lines, f3_purview_classic, sample_records
@@ -283,3 +285,50 @@ def test_other_rows_without_records_keep_the_plain_reason(tmp_path: Path) -> Non
 
     assert [e.reason for e in log.errors] == [
         "1 rows or values hold no audit record (no Operation/AuditData found)"]
+
+
+def _one_line_array(records: list[dict]) -> bytes:
+    return ("[" + ",".join(compact(r) for r in records) + "]").encode()
+
+
+def test_a_json_array_on_one_line_is_read_in_pieces_to_the_same_log(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    records = auditgen.repeated_records(3)
+    odd = 'Client={"a":[1]} \\"q\\" [x]'                   # structure inside a string
+    for record in records:
+        if "Folders" in record:
+            record["ClientInfoString"] = odd
+    path = auditgen.write_bytes(tmp_path, "array.json", _one_line_array(records))
+
+    whole = ingest([str(path)])
+    monkeypatch.setattr(containers, "MAX_PIECE", 37)     # pieces cut inside strings and keys
+    in_pieces = ingest([str(path)])
+
+    assert in_pieces == whole
+    assert whole.distinct_records == 8 * 3
+    assert {e.client_info for e in whole.bind_events} == {odd}
+
+
+def _peak_reading(path: Path) -> tuple[int, int]:
+    """Sync events of an input and the peak of memory allocated while reading it."""
+    tracemalloc.start()
+    sync = sum(1 for event in iter_events([str(path)]) if event.kind == "sync")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return sync, peak
+
+
+def test_a_json_array_on_one_line_is_streamed(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    path = auditgen.write_bytes(tmp_path, "array.json",
+                                _one_line_array(auditgen.repeated_records(300)))   # 3 MB
+
+    monkeypatch.setattr(containers, "MAX_PIECE", 1 << 40)       # the line held at once
+    sync, whole_line = _peak_reading(path)
+    monkeypatch.setattr(containers, "MAX_PIECE", 16 << 10)
+    sync_in_pieces, in_pieces = _peak_reading(path)
+
+    assert sync == sync_in_pieces == 4 * 300
+    assert whole_line > path.stat().st_size
+    assert in_pieces < whole_line / 2
+

@@ -14,6 +14,7 @@ MailItemsAccessed is only counted and de-duplicated.
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -30,6 +31,7 @@ FAST_JSON = re.compile(r'\s*\{\s*"CreationTime"\s*:\s*"([^"]*)"\s*,\s*"Id"\s*:\s
 FAST_CSV = re.compile(r'\{""CreationTime"":""([^"]*)"",""Id"":""([^"]*)""'
                       r'(?:,""Operation"":""([^"]*)"")?')
 JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]]')
+MAX_PIECE = 1 << 20         # characters of a line read at once by the JSON document reader
 
 AUDIT_COLUMNS = ("auditdata", "raweventdata")
 ENVELOPE_COLUMNS = ("resultcount", "resultindex", "runspaceid", "identity", "recordid",
@@ -72,19 +74,23 @@ def read_records(stream: TextIO) -> tuple[str, Iterator[RawRecord]]:
         return "empty", iter(())
 
     fmt = detect(first)
-    if fmt == FORMAT_JSON_LINES:
-        return fmt, _json_lines(stream, number, first)
     if fmt == FORMAT_JSON:
         return fmt, _json_document(stream, number, first)
+    if first[-1] not in "\r\n":                  # a long first line: the rest of it
+        first += stream.readline()
+    if fmt == FORMAT_JSON_LINES:
+        return fmt, _json_lines(stream, number, first)
     return fmt, _csv_rows(stream, number, first)
 
 
 def _first_line(stream: TextIO) -> tuple[int, str | None]:
-    for number, line in enumerate(stream, 1):
-        line = line.lstrip("\ufeff")
-        if line.strip():
-            return number, line
-    return 0, None
+    """The first non-blank line, or its first MAX_PIECE characters when it is longer."""
+    number = 0
+    for number, piece in _pieces(stream, 1, stream.readline(MAX_PIECE)):
+        piece = piece.lstrip("\ufeff")
+        if piece.strip():
+            return number, piece
+    return number, None
 
 
 def fast_json_record(line: int, text: str) -> RawRecord:
@@ -106,21 +112,26 @@ def _with_fast_fields(record: RawRecord, text: str, match: re.Match | None) -> R
 
 
 def _json_lines(stream: TextIO, first_number: int, first: str) -> Iterator[RawRecord]:
-    for number, line in _numbered(stream, first_number, first):
+    for number, line in enumerate(itertools.chain((first,), stream), first_number):
         line = line.strip()
         if line:
             yield fast_json_record(number, line)
 
 
 def _json_document(stream: TextIO, first_number: int, first: str) -> Iterator[RawRecord]:
-    """Top-level objects, also inside (nested, concatenated) arrays, one at a time."""
+    """Top-level objects, also inside (nested, concatenated) arrays, one at a time. Read in
+    pieces of a line at most (see _pieces), so that an array on one long line is streamed."""
     stack: list[str] = []
     parts: list[str] = []
     level: int | None = None
     start = first_number
-    for number, line in _numbered(stream, first_number, first):
+    carry = ""
+    for number, piece in _pieces(stream, first_number, first):
+        text = carry + piece
+        end = len(text) if text[-1] in "\r\n" else _end_outside_string(text)
+        text, carry = text[:end], text[end:]
         begin = 0 if level is not None else None
-        for match in JSON_TOKEN.finditer(line):
+        for match in JSON_TOKEN.finditer(text):
             token = match.group()
             if token[0] == '"':
                 continue
@@ -132,18 +143,40 @@ def _json_document(stream: TextIO, first_number: int, first: str) -> Iterator[Ra
             if stack:
                 stack.pop()
             if level is not None and len(stack) == level:
-                parts.append(line[begin:match.end()])
+                parts.append(text[begin:match.end()])
                 yield fast_json_record(start, "".join(parts))
                 parts, level, begin = [], None, None
         if level is not None:
-            parts.append(line[begin:])
+            parts.append(text[begin:])
+    if carry and level is not None:
+        parts.append(carry)
     if level is not None:
         yield fast_json_record(start, "".join(parts))
 
 
-def _numbered(stream: TextIO, number: int, first: str) -> Iterator[tuple[int, str]]:
-    yield number, first
-    yield from enumerate(stream, number + 1)
+def _pieces(stream: TextIO, number: int, first: str) -> Iterator[tuple[int, str]]:
+    """The lines of a text, numbered; a line longer than MAX_PIECE characters comes in pieces,
+    each numbered as its line, so that no more than that is held at once."""
+    piece = first
+    while piece:
+        yield number, piece
+        if piece[-1] in "\r\n":
+            number += 1
+        piece = stream.readline(MAX_PIECE)
+
+
+def _end_outside_string(text: str) -> int:
+    """Where a piece cut from a longer line can end without cutting a JSON string: at the
+    opening quote of a string that does not end within it, else at its end. (Between the
+    tokens JSON_TOKEN finds, valid JSON has no quote.)"""
+    position = 0
+    for match in JSON_TOKEN.finditer(text):
+        quote = text.find('"', position, match.start())
+        if quote >= 0:
+            return quote
+        position = match.end()
+    quote = text.find('"', position)
+    return quote if quote >= 0 else len(text)
 
 
 def sniff_delimiter(header: str) -> str:
