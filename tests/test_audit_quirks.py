@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import gc
 import json
 import tracemalloc
@@ -332,3 +333,20 @@ def test_a_json_array_on_one_line_is_streamed(tmp_path: Path,
     assert whole_line > path.stat().st_size
     assert in_pieces < whole_line / 2
 
+
+def test_bind_events_not_kept_still_count_and_throttle(tmp_path: Path) -> None:
+    path = str(auditgen.write_format(tmp_path, "f3-purview-classic-csv"))
+
+    kept = ingest([path])
+    counted = ingest([path], keep_events=False)
+
+    assert (counted.bind_events, counted.other_events) == ([], [])
+    assert (counted.bind_count, counted.other_count) == (len(kept.bind_events), 0)
+    assert counted.bind_count == auditgen.EXPECTED["bind_events"]
+    assert counted.throttle_windows == kept.throttle_windows and counted.throttle_windows
+    assert counted.mailboxes == kept.mailboxes
+    assert counted.mailboxes[0].bind_events == auditgen.EXPECTED["bind_events"]
+    assert counted.sessions == kept.sessions
+    by_guid = counted.mailbox_coverage(auditgen.MAILBOX_GUID)
+    assert dataclasses.replace(by_guid, mailbox=auditgen.MAILBOX) == kept.mailbox_coverage(
+        auditgen.MAILBOX)

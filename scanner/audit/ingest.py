@@ -14,6 +14,7 @@ import hashlib
 import zlib
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from scanner import exitcodes
 from scanner.audit import auditdata, bulk, containers
@@ -37,6 +38,9 @@ from scanner.audit.normalize import (
 from scanner.audit.sessions import MailboxCoverage, build_sessions, throttle_windows
 from scanner.audit.sources import SourceError, TextSource, iter_sources
 from scanner.console import Console
+
+if TYPE_CHECKING:
+    from scanner.audit.coverage import MailboxTally
 
 EXPORT_LIMITS = (5_000, 50_000)
 MAX_RESULT_COUNT = 50_000_000      # ResultIndex bitmaps: at most 6 MB each
@@ -68,6 +72,9 @@ class AuditLog:
     distinct_records: int = 0
     mail_items_accessed: int = 0
     mailboxes: list[MailboxCoverage] = field(default_factory=list)
+    bind_count: int = 0              # Bind events read, also where `bind_events` are not kept
+    other_count: int = 0             # events whose MailAccessType was lost, likewise
+    tallies: list[MailboxTally] = field(default_factory=list)   # what coverage is built from
 
     def mailbox_coverage(self, mailbox: str) -> MailboxCoverage:
         """Coverage of one mailbox (UPN or MailboxGuid), also when no event names it."""
@@ -152,23 +159,44 @@ def _without_collections(events: Iterator[AuditEvent]) -> Iterator[AuditEvent]:
             gc.enable()
 
 
-def ingest(paths: list[str], console: Console | None = None) -> AuditLog:
-    """Read all inputs; sessions, throttled windows and coverage built from their events."""
+def ingest(paths: list[str], console: Console | None = None,
+           keep_events: bool = True) -> AuditLog:
+    """Read all inputs; sessions, throttled windows and coverage built from their events.
+
+    Without `keep_events`, Bind events and events without an access type are counted and
+    tallied per mailbox, not kept (but for throttled ones): memory then grows with the Sync
+    events only, which sessions are made of."""
+    from scanner.audit.coverage import Tallies
     state = IngestState(console)
     log = AuditLog()
-    buckets = {KIND_SYNC: log.sync_events, KIND_BIND: log.bind_events}
+    tallies, throttled = Tallies(), []
     for event in iter_events(paths, console, state):
-        buckets.get(event.kind, log.other_events).append(event)
+        tallies.add(event)
+        if event.kind == KIND_SYNC:
+            log.sync_events.append(event)
+            continue
+        if event.kind == KIND_BIND:
+            log.bind_count += 1
+            kept = log.bind_events
+        else:
+            log.other_count += 1
+            kept = log.other_events
+        if keep_events:
+            kept.append(event)
+        elif event.throttled:
+            throttled.append(event)
 
     for events in (log.sync_events, log.bind_events, log.other_events):
         events.sort(key=lambda e: (e.time, e.record_id, e.folder_id or ""))
     log.sessions = build_sessions(log.sync_events)
-    log.throttle_windows = throttle_windows(log.sync_events + log.bind_events + log.other_events)
+    log.throttle_windows = throttle_windows(
+        log.sync_events + log.bind_events + log.other_events + throttled)
     log.coverage = state.coverage
     log.duplicates_dropped = state.duplicates
     log.errors = state.errors
     log.distinct_records = len(state.seen)
     log.mail_items_accessed = state.mail_items_accessed
+    log.tallies = tallies.all()
 
     from scanner.audit.coverage import mailbox_coverages
     log.mailboxes = mailbox_coverages(log)

@@ -61,7 +61,9 @@ def audit(
             and mailbox is None:
         raise typer.Exit(_stream_events(paths, fmt, kind, output, console))
 
-    log = ingest(paths, console)
+    events_written = fmt == AuditFormat.json or (fmt != AuditFormat.table
+                                                  and records != AuditRecords.sessions)
+    log = ingest(paths, console, keep_events=events_written or mailbox is not None)
     if mailbox is not None:
         _keep_mailbox(log, mailbox)
     with open_output(output) as stream:
@@ -100,6 +102,7 @@ def _keep_mailbox(log: AuditLog, mailbox: str) -> None:
     log.sync_events = [e for e in log.sync_events if keep(e)]
     log.bind_events = [e for e in log.bind_events if keep(e)]
     log.other_events = [e for e in log.other_events if keep(e)]
+    log.bind_count, log.other_count = len(log.bind_events), len(log.other_events)
     names = {e.mailbox_upn for e in log.sync_events}
     log.sessions = [s for s in log.sessions if s.mailbox_upn in names]
     log.throttle_windows = [w for w in log.throttle_windows if (w.mailbox_upn or "").lower()
@@ -137,8 +140,8 @@ def _document(log: AuditLog, records: AuditRecords, events: list[dict[str, Any]]
             "distinct_records": log.distinct_records,
             "mail_items_accessed": log.mail_items_accessed,
             "sync_events": len(log.sync_events),
-            "bind_events": len(log.bind_events),
-            "events_without_access_type": len(log.other_events),
+            "bind_events": log.bind_count,
+            "events_without_access_type": log.other_count,
             "sessions": len(log.sessions),
             "duplicates_dropped": log.duplicates_dropped,
             "errors": len(log.errors),
@@ -180,7 +183,7 @@ def _summary(log: AuditLog, mailbox: str | None, console: Console) -> None:
     console.info(f"{log.distinct_records:,} distinct records ({log.duplicates_dropped:,} "
                  f"duplicates dropped), {log.mail_items_accessed:,} MailItemsAccessed, "
                  f"{len(log.sync_events)} Sync events in {len(log.sessions)} sessions, "
-                 f"{len(log.bind_events)} Bind events, {len(log.errors)} errors")
+                 f"{log.bind_count} Bind events, {len(log.errors)} errors")
     for window in log.throttle_windows:
         console.warn(f"{window.mailbox_upn}: throttled from {iso(window.start)} to "
                      f"{iso(window.end)}: Bind not audited, assume all mail accessed")
