@@ -96,7 +96,7 @@ def spelt_as_microsoft(record: dict, text: str) -> bool:
         return False
     if CHANGED_TEXT.search(text) is None:
         return True
-    if FLATTENED_TEXT.search(text) is not None:
+    if FLATTENED_TEXT.search(text) is not None or _texts_in_read_lists(record):
         return False
     return all(_plain_values(entry) for entry in entries)
 
@@ -123,6 +123,17 @@ def _read_dicts(record: dict) -> list[dict]:
         if parent.__class__ is dict:
             entries.append(parent)
     return entries
+
+
+def _texts_in_read_lists(record: dict) -> bool:
+    """Whether a list `build_events` reads objects from holds a text (`canonical` would parse
+    one holding JSON into an object)."""
+    folders = record.get(MICROSOFT.folders)
+    lists = [record.get(MICROSOFT.operation_properties), folders]
+    if folders.__class__ is list:
+        lists += [f.get(MICROSOFT.folder_items) for f in folders if f.__class__ is dict]
+    return any(v.__class__ is str
+               for values in lists if values.__class__ is list for v in values)
 
 
 def _plain_values(entry: dict) -> bool:
