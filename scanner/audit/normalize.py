@@ -89,7 +89,8 @@ def spelt_as_microsoft(record: dict, text: str) -> bool:
     spelling, and give what it gives for its `canonical` form: every key it reads is spelt so,
     no other key differs from one of those only in case (nor names a wrapper of AuditData), no
     value it reads is a text that `canonical` would parse, and the JSON text shows nothing
-    PowerShell flattened."""
+    PowerShell flattened. (Not looked at, for speed: an object or array where a text is read,
+    such as `"SessionId": {"A": 1}`; read as it is, its text keeps the keys' spelling.)"""
     entries = _read_dicts(record)
     others = set().union(*entries) - MICROSOFT_NAMES - OTHER_KEYS
     if any(key.lower() in REFUSED_NAMES for key in others):
