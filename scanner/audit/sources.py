@@ -11,6 +11,10 @@ import codecs
 import gzip
 import io
 import os
+import shutil
+import stat
+import sys
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +24,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
 READ_CHUNK = 1 << 20
+STDIN = "-"
 
 
 @dataclass
@@ -55,9 +60,12 @@ SNIFF_BYTES = 4096
 
 
 def iter_sources(paths: list[str]) -> Iterator[TextSource | SourceError]:
-    """Every text input under the given paths, in a stable order; folders are walked."""
+    """Every text input under the given paths, in a stable order; folders are walked; `-`
+    is standard input."""
     for path in paths:
-        if os.path.isdir(path):
+        if path == STDIN or (os.path.exists(path) and _is_stream(path)):
+            yield from _spooled(path)
+        elif os.path.isdir(path):
             yield from _walk(path)
         elif os.path.exists(path):
             yield from _open_file(path, lambda p=path: open(p, "rb"))
@@ -65,15 +73,53 @@ def iter_sources(paths: list[str]) -> Iterator[TextSource | SourceError]:
             yield SourceError(path, "not found")
 
 
+def _is_stream(path: str) -> bool:
+    """A pipe, FIFO, socket or device: what can be read once only."""
+    mode = os.stat(path).st_mode
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _spooled(path: str) -> Iterator[TextSource | SourceError]:
+    """A stream, copied once into a temporary file (in the system's temporary folder, removed
+    after): an input is opened more than once (to recognise it, then to read it)."""
+    try:
+        with tempfile.NamedTemporaryFile(prefix="ostscan-", delete=False) as spool:
+            source = sys.stdin.buffer if path == STDIN else open(path, "rb")  # noqa: SIM115
+            with source:
+                shutil.copyfileobj(source, spool, READ_CHUNK)
+    except OSError as exc:
+        yield SourceError(path, f"unreadable: {exc.strerror or exc}")
+        return
+    try:
+        yield from _open_file(path, lambda: open(spool.name, "rb"))
+    finally:
+        os.unlink(spool.name)
+
+
 def _walk(folder: str) -> Iterator[TextSource | SourceError]:
-    for root, dirs, files in os.walk(folder):
+    unlistable: list[OSError] = []
+    found = False
+    for root, dirs, files in os.walk(folder, onerror=unlistable.append):
+        yield from _unlistable(unlistable)
         dirs.sort()
         for name in sorted(files):
+            found = True
             path = os.path.join(root, name)
             if name.lower().endswith(NOT_EXPORTS):
                 yield SourceError(path, "skipped: not an audit export, by its name", skipped=True)
                 continue
             yield from _open_file(path, lambda p=path: open(p, "rb"))
+    yield from _unlistable(unlistable)
+    if not found:
+        yield SourceError(folder, "no file in this folder or below it")
+
+
+def _unlistable(errors: list[OSError]) -> Iterator[SourceError]:
+    """Folders a walk could not list, each an error: what they hold was not read."""
+    while errors:
+        error = errors.pop(0)
+        yield SourceError(error.filename or "?",
+                          f"folder not read: {error.strerror or error}")
 
 
 def _open_file(name: str, opener: Callable[[], BinaryIO]) -> Iterator[TextSource | SourceError]:

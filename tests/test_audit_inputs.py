@@ -1,0 +1,79 @@
+"""Inputs that are not plain files: pipes, standard input, folders that cannot be listed."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from scanner.audit import sources
+from scanner.audit.ingest import ingest
+from tests import auditgen
+
+EXPECTED = auditgen.EXPECTED["distinct_records"]
+
+
+def _export() -> bytes:
+    writer, _ = auditgen.FORMATS["f3-purview-classic-csv"]
+    return writer(auditgen.sample_records()).encode()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX feature")
+def test_a_named_pipe_is_read_whole(tmp_path: Path) -> None:
+    fifo = tmp_path / "export.csv"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(_export(),))
+    writer.start()
+
+    log = ingest([str(fifo)])
+    writer.join(5)
+
+    assert log.errors == []
+    assert log.distinct_records == EXPECTED
+    assert not list(Path(sources.tempfile.gettempdir()).glob("ostscan-*"))
+
+
+def test_standard_input_is_read_as_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(auditgen.gzip_bytes(_export()))))
+
+    log = ingest(["-"])
+
+    assert log.errors == []
+    assert log.distinct_records == EXPECTED
+    assert log.coverage[0].source_file == "-!gunzip"
+
+
+def test_a_folder_that_cannot_be_listed_is_an_error(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "ok.csv").write_bytes(_export())
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "attacker.csv").write_bytes(_export())
+    real_walk = os.walk
+
+    def walk(top: str, onerror=None):               # root may list anything: refuse one
+        for root, dirs, files in real_walk(top):
+            if Path(root) == locked:
+                onerror(PermissionError(13, "Permission denied", str(locked)))
+                dirs.clear()
+                continue
+            yield root, dirs, files
+
+    monkeypatch.setattr(sources.os, "walk", walk)
+    log = ingest([str(tmp_path)])
+
+    assert [(e.source_file, e.reason) for e in log.errors] == [
+        (str(locked), "folder not read: Permission denied")]
+    assert log.distinct_records == EXPECTED
+
+
+def test_an_empty_folder_is_named(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+
+    log = ingest([str(tmp_path / "empty")])
+
+    assert [e.reason for e in log.errors] == ["no file in this folder or below it"]
