@@ -77,3 +77,17 @@ def test_an_empty_folder_is_named(tmp_path: Path) -> None:
     log = ingest([str(tmp_path / "empty")])
 
     assert [e.reason for e in log.errors] == ["no file in this folder or below it"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le-bom"])
+def test_export_csv_with_its_type_line_is_read(tmp_path: Path, encoding: str) -> None:
+    type_line = "#TYPE Deserialized.Microsoft.Exchange.Management.SystemConfigurationTasks." \
+                "UnifiedAuditLogResult\r\n"
+    text = type_line + auditgen.f6_export_csv(auditgen.sample_records())
+    path = auditgen.write_bytes(tmp_path, "export.csv", auditgen.encode(text, encoding))
+
+    log = ingest([str(path)])
+
+    assert log.errors == []
+    assert log.distinct_records == EXPECTED
+    assert log.coverage[0].rows == EXPECTED

@@ -135,7 +135,7 @@ def _first_line(head: bytes) -> tuple[int, str, bytes] | None:
         if b"\r" in line[:-2]:
             return None                      # a lone CR ends a line for the text reader
         text = line.decode("utf-8", "replace").lstrip("\ufeff")
-        if text.strip():
+        if text.strip() and not containers.type_information(text):
             return number, text, head[end:]
         position = end + 1
 

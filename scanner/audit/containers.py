@@ -31,6 +31,7 @@ FAST_JSON = re.compile(r'\s*\{\s*"CreationTime"\s*:\s*"([^"]*)"\s*,\s*"Id"\s*:\s
 FAST_CSV = re.compile(r'\{""CreationTime"":""([^"]*)"",""Id"":""([^"]*)""'
                       r'(?:,""Operation"":""([^"]*)"")?')
 JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]]')
+TYPE_INFORMATION = "#TYPE "
 MAX_PIECE = 1 << 20         # characters of a line read at once by the JSON document reader
 
 AUDIT_COLUMNS = ("auditdata", "raweventdata")
@@ -88,9 +89,15 @@ def _first_line(stream: TextIO) -> tuple[int, str | None]:
     number = 0
     for number, piece in _pieces(stream, 1, stream.readline(MAX_PIECE)):
         piece = piece.lstrip("\ufeff")
-        if piece.strip():
+        if piece.strip() and not type_information(piece):
             return number, piece
     return number, None
+
+
+def type_information(line: str) -> bool:
+    """PowerShell 5.1's first line of Export-Csv without -NoTypeInformation
+    (`#TYPE Deserialized.Microsoft.Exchange...UnifiedAuditLogResult`): not the header."""
+    return line.startswith(TYPE_INFORMATION)
 
 
 def fast_json_record(line: int, text: str) -> RawRecord:
