@@ -133,3 +133,26 @@ def test_a_block_whose_ids_are_not_all_guids_is_read_by_line() -> None:
     assert bulk._json_heads(block, starts) is None
     plain = ("\n" + "\n".join(compact(r) for r in _records()[:4]) + "\n").encode()
     assert bulk._json_heads(plain, starts) is not None
+
+
+@pytest.mark.parametrize("damage", ["closing quote lost", "stray quote", "row cut short"])
+def test_a_row_whose_quotes_do_not_pair_costs_that_row_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
+    records = _records()
+    text = _csv(records).split("\r\n")
+    bind = next(i for i, row in enumerate(text) if i > 200 and '""Folders""' in row
+                and '""Bind""' in row)
+    if damage == "closing quote lost":
+        text[bind] = text[bind].replace('}",', "},", 1)
+    elif damage == "stray quote":
+        text[bind] = text[bind].replace('""Folders""', '""Fold"ers""', 1)
+    else:
+        text[bind] = text[bind][:len(text[bind]) // 2]
+    path = auditgen.write_bytes(tmp_path, "export.csv", "\r\n".join(text).encode())
+
+    in_blocks, by_line, _ = _read_both(path, monkeypatch)
+
+    assert in_blocks == by_line
+    assert [e.line for e in in_blocks.errors] == [bind + 1]
+    assert in_blocks.coverage[0].rows == len(records)
+    assert in_blocks.distinct_records == 8 * COPIES

@@ -335,6 +335,8 @@ class _CsvReader:
                 carry = b""
                 continue
             row_end = _row_end(block)
+            if len(block) - row_end > BLOCK_SIZE:   # a quote that never pairs: no more waiting
+                row_end = len(block) - 1
             carry = block[row_end:] if row_end < len(block) - 1 else b""
             if row_end:
                 number = yield from self._by_line(block[:row_end + 1], number)
@@ -344,7 +346,7 @@ class _CsvReader:
 
     def _by_line(self, block: bytes, number: int) -> Iterator[RawRecord]:
         text_lines = _text_lines(block)
-        for line, text in containers.logical_lines(text_lines, number):
+        for line, text in containers.logical_lines(text_lines, number, self.layout.whole_row):
             if text.strip():
                 yield self.layout.record(line, text)
         return number + len(text_lines)

@@ -17,7 +17,7 @@ import csv
 import itertools
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -56,6 +56,7 @@ class RawRecord:
     envelope: dict[str, str] | None = None  # small CSV columns beside AuditData
     candidate: bool = True                  # may be MailItemsAccessed: parse it
     empty: bool = False                     # the AuditData cell is empty
+    damage: str | None = None               # why the row could not be read at all
 
 
 def detect(first_line: str) -> str:
@@ -214,9 +215,25 @@ def csv_layout(header_line: str) -> CsvLayout:
     return CsvLayout(header, delimiter)
 
 
+def _whole_row(layout: CsvLayout) -> Callable[[str], bool]:
+    """Whether a line is a whole row of the layout: cells without quotes around an AuditData
+    cell that starts `"{`, ends `}"` and has every quote inside it doubled."""
+    cell = '[^"\r\n' + re.escape(layout.delimiter) + "]*"
+    sep = re.escape(layout.delimiter)
+    after = len(layout.header) - layout.audit - 1
+    pattern = re.compile(f'(?:{cell}{sep}){{{layout.audit}}}"\\{{[^\r\n]*\\}}"'
+                         f"(?:{sep}{cell}){{{after}}}\r?\n?")
+
+    def whole_row(line: str) -> bool:
+        return (pattern.fullmatch(line) is not None
+                and line.count('"') == 2 * line.count('""') + 2)
+
+    return whole_row
+
+
 def _csv_rows(stream: TextIO, number: int, first: str) -> Iterator[RawRecord]:
     layout = csv_layout(first)
-    for line, text in logical_lines(stream, number + 1):
+    for line, text in logical_lines(stream, number + 1, layout.whole_row):
         if text.strip():
             yield layout.record(line, text)
 
@@ -225,12 +242,19 @@ def _split(text: str, delimiter: str) -> list[str]:
     return next(csv.reader([text], delimiter=delimiter), [])
 
 
-def logical_lines(stream: Iterable[str], first_number: int) -> Iterator[tuple[int, str]]:
-    """CSV records, joining physical lines while a quoted cell is open."""
+def logical_lines(stream: Iterable[str], first_number: int,
+                  whole_row: Callable[[str], bool] | None = None) -> Iterator[tuple[int, str]]:
+    """CSV records, joining physical lines while a quoted cell is open. A line `whole_row`
+    takes for a row of its own ends an open record there: that record's quotes do not pair
+    (a quote lost or added), and it is given as it is, to be read as damaged, instead of
+    swallowing the rows after it."""
     pending: list[str] = []
     quotes = 0
     start = first_number
     for number, line in enumerate(stream, first_number):
+        if pending and whole_row is not None and whole_row(line):
+            yield start, "".join(pending)
+            pending, quotes = [], 0
         count = line.count('"')
         if not pending and not count % 2:
             yield number, line
@@ -256,13 +280,17 @@ class CsvLayout:
         self.envelope = [(i, name) for i, name in enumerate(header) if name in ENVELOPE_COLUMNS]
         self.cell_start = delimiter + '"{'
         self.cell_end = '}"' + delimiter
+        self.whole_row = _whole_row(self) if self.audit is not None else None
 
     def record(self, line: int, text: str) -> RawRecord:
         if self.audit is not None:
             fast = self._fast(line, text)
             if fast is not None:
                 return fast
-        cells = _split(text.rstrip("\r\n"), self.delimiter)
+        try:
+            cells = _split(text.rstrip("\r\n"), self.delimiter)
+        except csv.Error as exc:
+            return RawRecord(line, damage=f"row not readable as CSV: {exc}")
         return self._from_cells(line, text, cells)
 
     def _fast(self, line: int, text: str) -> RawRecord | None:

@@ -337,6 +337,9 @@ class _FileReader:
         self.coverage.rows += 1
         if raw.envelope:
             self._track_result_set(raw.envelope)
+        if raw.damage:
+            self._damaged(raw.line, raw.damage)
+            return
         if raw.empty:
             self.coverage.empty_audit_data += 1
             self.state.error(self.source, raw.line, "empty AuditData cell; row skipped")
@@ -359,6 +362,8 @@ class _FileReader:
             yield from self._record(record, damage, raw)
         if value is None:
             self._damaged(raw.line, damage or "unreadable")
+        elif not found and damage:
+            self._damaged(raw.line, f"{damage}; what is left is no audit record")
         elif not found:
             self.without_record += 1
 
