@@ -106,3 +106,14 @@ def test_mailbox_filter_says_when_nothing_covers_it(tmp_path: Path) -> None:
     document = json.loads(result.stdout)
     assert document["mailboxes"][0]["status"] == "none-for-mailbox"
     assert document["sessions"] == []
+
+
+def test_mailbox_answer_is_a_result_also_with_quiet(tmp_path: Path) -> None:
+    path = auditgen.write_format(tmp_path, "f2-json-lines")
+
+    table = _run(str(path), "--mailbox", "nobody@contoso.example")
+    jsonl = _run(str(path), "--mailbox", "nobody@contoso.example", "--format", "jsonl")
+
+    assert table.stdout.splitlines()[-1].startswith(
+        "mailbox nobody@contoso.example: none-for-mailbox: ")
+    assert "mailbox nobody@contoso.example: none-for-mailbox: " in jsonl.stderr

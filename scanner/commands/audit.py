@@ -12,6 +12,7 @@ from scanner import exitcodes
 from scanner.audit import export
 from scanner.audit.events import AUDIT_SCHEMA_VERSION, AuditEvent, SyncSession
 from scanner.audit.ingest import AuditLog, IngestState, exit_code, ingest, iter_events
+from scanner.audit.sessions import MailboxCoverage
 from scanner.commands.options import refuse_overwriting, writable_output
 from scanner.console import Console
 from scanner.output import open_output, write_json, write_jsonl
@@ -67,8 +68,8 @@ def audit(
     if mailbox is not None:
         _keep_mailbox(log, mailbox)
     with open_output(output) as stream:
-        _write(log, fmt, records, kind, stream)
-    _summary(log, mailbox, console)
+        _write(log, fmt, records, kind, mailbox, stream)
+    _summary(log, mailbox, fmt, console)
     raise typer.Exit(exit_code(log))
 
 
@@ -111,11 +112,12 @@ def _keep_mailbox(log: AuditLog, mailbox: str) -> None:
 
 
 def _write(log: AuditLog, fmt: AuditFormat, records: AuditRecords, kind: EventKind,
-           stream: TextIO) -> None:
+           mailbox: str | None, stream: TextIO) -> None:
     events = [export.event_document(e) for e in _events(log, kind)]
     sessions = [export.session_document(s) for s in log.sessions]
     if fmt == AuditFormat.table:
         stream.write(sessions_table(log.sessions))
+        stream.writelines(mailbox_line(c) + "\n" for c in log.mailboxes if mailbox is not None)
     elif fmt == AuditFormat.json:
         write_json(_document(log, records, events, sessions), stream)
     elif fmt == AuditFormat.jsonl:
@@ -155,6 +157,11 @@ def _document(log: AuditLog, records: AuditRecords, events: list[dict[str, Any]]
     }
 
 
+def mailbox_line(coverage: MailboxCoverage) -> str:
+    """What the inputs say of one mailbox (`--mailbox`), in a line."""
+    return f"mailbox {coverage.mailbox}: {coverage.status}: {coverage.note}"
+
+
 def sessions_table(sessions: Iterable[SyncSession]) -> str:
     """Sync sessions as a fixed-width table."""
     header = ("SESSION", "MAILBOX", "FIRST (UTC)", "LAST (UTC)", "EVENTS", "FOLDERS",
@@ -179,16 +186,19 @@ def _client(session: SyncSession) -> str:
     return f"{infos} {versions}".strip()
 
 
-def _summary(log: AuditLog, mailbox: str | None, console: Console) -> None:
+def _summary(log: AuditLog, mailbox: str | None, fmt: AuditFormat, console: Console) -> None:
+    lost = (f", {log.other_count:,} events whose access type was lost"
+            if log.other_count else "")
     console.info(f"{log.distinct_records:,} distinct records ({log.duplicates_dropped:,} "
-                 f"duplicates dropped), {log.mail_items_accessed:,} MailItemsAccessed, "
-                 f"{len(log.sync_events)} Sync events in {len(log.sessions)} sessions, "
-                 f"{log.bind_count} Bind events, {len(log.errors)} errors")
+                 f"duplicates dropped), {log.mail_items_accessed:,} MailItemsAccessed: "
+                 f"{len(log.sync_events):,} Sync events in {len(log.sessions):,} sessions, "
+                 f"{log.bind_count:,} Bind events (an event per folder){lost}; "
+                 f"{len(log.errors):,} errors")
     for window in log.throttle_windows:
         console.warn(f"{window.mailbox_upn}: throttled from {iso(window.start)} to "
                      f"{iso(window.end)}: Bind not audited, assume all mail accessed")
-    for coverage in log.mailboxes if mailbox is not None else []:
-        console.info(f"{coverage.mailbox}: {coverage.status}: {coverage.note}")
+    for coverage in log.mailboxes if mailbox is not None and fmt != AuditFormat.table else []:
+        console.warn(mailbox_line(coverage))       # a result: not silenced by -q
     if not log.mail_items_accessed and log.distinct_records:
         console.warn("no MailItemsAccessed record in any input: auditing may be off or the "
                      "export left it out; no Sync event here proves nothing")
