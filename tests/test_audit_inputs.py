@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.audit import sources
+from scanner.audit import bulk, sources
 from scanner.audit.ingest import ingest
 from tests import auditgen
 
@@ -91,3 +91,21 @@ def test_export_csv_with_its_type_line_is_read(tmp_path: Path, encoding: str) ->
     assert log.errors == []
     assert log.distinct_records == EXPECTED
     assert log.coverage[0].rows == EXPECTED
+
+
+@pytest.mark.parametrize("reader", ["blocks", "lines"])
+def test_an_export_saved_as_windows_1252_keeps_its_folder_names(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str) -> None:
+    records = auditgen.sample_records()
+    for record in records:
+        if "Item" in record:
+            record["Item"]["ParentFolder"]["Name"] = "Boîte de réception"
+    text = auditgen.f3_purview_classic(records)
+    path = auditgen.write_bytes(tmp_path, "excel.csv", text.encode("cp1252"))
+    if reader == "lines":
+        monkeypatch.setattr(bulk, "open_records", lambda raw, end=None: None)
+
+    log = ingest([str(path)])
+
+    assert {e.folder_name for e in log.sync_events} == {"Boîte de réception", None}
+    assert log.distinct_records == EXPECTED

@@ -23,6 +23,7 @@ from typing import BinaryIO
 
 from scanner.audit import containers
 from scanner.audit.containers import CsvLayout, RawRecord
+from scanner.audit.sources import NOT_UTF8
 
 BLOCK_SIZE = 2 << 20     # larger blocks cost memory, not time
 BOM = b"\xef\xbb\xbf"
@@ -134,7 +135,7 @@ def _first_line(head: bytes) -> tuple[int, str, bytes] | None:
         number += 1
         if b"\r" in line[:-2]:
             return None                      # a lone CR ends a line for the text reader
-        text = line.decode("utf-8", "replace").lstrip("\ufeff")
+        text = line.decode("utf-8", NOT_UTF8).lstrip("\ufeff")
         if text.strip() and not containers.type_information(text):
             return number, text, head[end:]
         position = end + 1
@@ -179,7 +180,7 @@ def _lines(block: bytes) -> bytes | None:
 
 def _text_lines(block: bytes) -> list[str]:
     """The lines of a block as the text reader splits them (LF, CR or CRLF)."""
-    return io.StringIO(block[1:].decode("utf-8", "replace"), newline="").readlines()
+    return io.StringIO(block[1:].decode("utf-8", NOT_UTF8), newline="").readlines()
 
 
 def _split_heads(heads: list[bytes], form: _HeadForm) -> _Heads | None:
@@ -300,7 +301,7 @@ def _json_block(block: bytes, number: int, starts: list[int],
         if index > start:
             yield _batch(heads, start, index)
         begin = starts[index]
-        text = block[begin:block.find(b"\n", begin)].decode("utf-8", "replace").strip()
+        text = block[begin:block.find(b"\n", begin)].decode("utf-8", NOT_UTF8).strip()
         # what containers.fast_json_record would read of the line, known from its head
         yield RawRecord(number + index, text, record_id=heads.guids[index].decode(),
                         creation_time=heads.times[index].decode(),
@@ -371,7 +372,7 @@ class _CsvReader:
             if index > start:
                 yield _batch(heads, start, index, self._result_sets(found, start, index))
             begin, position = _line_of(block, CSV_START + found[index][1], position)
-            text = block[begin:position + 1].decode("utf-8", "replace")
+            text = block[begin:position + 1].decode("utf-8", NOT_UTF8)
             yield self.layout.record(number + index, text)
             start = index + 1
         if start < len(found):
@@ -411,6 +412,6 @@ def _cell_reader(layout: CsvLayout,
     def read(rows: list[tuple[bytes, bytes, bytes]]) -> list[str]:
         cells = b"".join(row[part] for row in rows).split(delimiter)[offset::step]
         # plain cells hold no newline: one decoding for all of them
-        return b"\n".join(cells).decode("utf-8", "replace").split("\n")
+        return b"\n".join(cells).decode("utf-8", NOT_UTF8).split("\n")
 
     return read

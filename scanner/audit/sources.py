@@ -27,6 +27,17 @@ READ_CHUNK = 1 << 20
 STDIN = "-"
 
 
+def _as_windows_1252(error: UnicodeError) -> tuple[str, int]:
+    """Bytes that are not UTF-8, read as Windows-1252: an export Excel saved again."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return error.object[error.start:error.end].decode("cp1252", "replace"), error.end
+
+
+NOT_UTF8 = "ostscan-windows-1252"       # the decoding error handler of UTF-8 inputs
+codecs.register_error(NOT_UTF8, _as_windows_1252)
+
+
 @dataclass
 class TextSource:
     """One readable input: a display name and how to open it as text."""
@@ -36,11 +47,13 @@ class TextSource:
     open_binary: Callable[[], BinaryIO]
 
     def open_text(self) -> TextIO:
-        """Decoded text; a UTF-16 BOM is left as U+FEFF for the reader to drop."""
+        """Decoded text; a UTF-16 BOM is left as U+FEFF for the reader to drop; in UTF-8 text,
+    bytes that are not UTF-8 are read as Windows-1252."""
         raw = self.open_binary()
         buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw, READ_CHUNK)
         encoding = "utf-8-sig" if self.encoding == "utf-8" else self.encoding
-        return io.TextIOWrapper(buffered, encoding=encoding, errors="replace", newline="")
+        errors = NOT_UTF8 if self.encoding == "utf-8" else "replace"
+        return io.TextIOWrapper(buffered, encoding=encoding, errors=errors, newline="")
 
 
 @dataclass
