@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,23 @@ def test_a_row_whose_quotes_do_not_pair_costs_that_row_only(
     assert [e.line for e in in_blocks.errors] == [bind + 1]
     assert in_blocks.coverage[0].rows == len(records)
     assert in_blocks.distinct_records == 8 * COPIES
+
+
+def _plain_json_lines(records: list[dict]) -> str:
+    return "".join(compact(r) + "\n" for r in records)
+
+
+@pytest.mark.parametrize("writer", [_plain_json_lines, _csv])
+def test_blank_lines_cost_no_memory_per_line(tmp_path: Path, writer) -> None:
+    text = writer(_records()[:10])
+    first_end = text.index("\n") + 1
+    blank = text[:first_end] + "\r\n" * 500_000 + text[first_end:]      # 1 MB of blank lines
+    path = auditgen.write_bytes(tmp_path, "export", blank.encode())
+
+    tracemalloc.start()
+    log = ingest([str(path)])
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+    assert log.coverage[0].rows == 10
+    assert peak < 16 * 2**20

@@ -42,6 +42,7 @@ JSON_SEPARATOR_BYTES = tuple((offset + i, separator[i:i + 1])
                              for i in range(len(separator)))
 LONE_CR = re.compile(rb"\r(?!\n)")
 CSV_START = b'"{""CreationTime"":""'
+CSV_HEAD_SIZE = 100          # bytes a plain row has at least: its AuditData head is longer
 TRACKED_COLUMNS = ("runspaceid", "resultcount", "resultindex")
 
 
@@ -178,9 +179,18 @@ def _lines(block: bytes) -> bytes | None:
     return block
 
 
-def _text_lines(block: bytes) -> list[str]:
-    """The lines of a block as the text reader splits them (LF, CR or CRLF)."""
-    return io.StringIO(block[1:].decode("utf-8", NOT_UTF8), newline="").readlines()
+class _TextLines:
+    """The lines of a block as the text reader splits them (LF, CR or CRLF), one at a time
+    (a block of blank lines holds millions), and how many were given."""
+
+    def __init__(self, block: bytes) -> None:
+        self.lines = io.StringIO(block[1:].decode("utf-8", NOT_UTF8), newline="")
+        self.count = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.lines:
+            self.count += 1
+            yield line
 
 
 def _split_heads(heads: list[bytes], form: _HeadForm) -> _Heads | None:
@@ -256,14 +266,16 @@ def _json_lines(raw: BinaryIO, rest: bytes, number: int, end: RangeEnd,
         yield first
     for block in _blocks(raw, rest):
         lines = _lines(block)
+        if lines is not None and lines.count(b"\n") > len(lines) // JSON_HEAD.size:
+            lines = None                            # short or blank lines: read by line
         starts = _line_starts(lines) if lines is not None else None
         heads = _json_heads(lines, starts) if starts else None
         if heads is None:
-            text_lines = _text_lines(block)
+            text_lines = _TextLines(block)
             for offset, line in enumerate(text_lines):
                 if line.strip():
                     yield containers.fast_json_record(number + offset, line.strip())
-            number += len(text_lines)
+            number += text_lines.count
             continue
         yield from _json_block(lines, number, starts, heads)
         number += len(starts)
@@ -283,6 +295,8 @@ def _line_starts(block: bytes) -> list[int]:
 def _json_heads(block: bytes, starts: list[int]) -> _Heads | None:
     """The heads of the lines of a block; None unless every line starts in the form."""
     size = JSON_HEAD.size
+    if len(starts) > len(block) // (size + 1):      # some line is shorter than a head
+        return None
     joined = b"".join([block[start:start + size] for start in starts])
     count = len(starts)
     if len(joined) != size * count or b"\n" in joined:
@@ -346,11 +360,11 @@ class _CsvReader:
             end.next_line = yield from self._by_line(carry, number)
 
     def _by_line(self, block: bytes, number: int) -> Iterator[RawRecord]:
-        text_lines = _text_lines(block)
+        text_lines = _TextLines(block)
         for line, text in containers.logical_lines(text_lines, number, self.layout.whole_row):
             if text.strip():
                 yield self.layout.record(line, text)
-        return number + len(text_lines)
+        return number + text_lines.count
 
     def _rows(self, lines: bytes) -> list[tuple[bytes, bytes, bytes]] | None:
         """Front cells, head and back cells of every row; None unless all rows are plain.
@@ -358,8 +372,8 @@ class _CsvReader:
         Plain: quotes only around AuditData and doubled inside it (no run of an odd number of
         quotes within the cell), so the line reader cuts the cell at the same place.
         """
-        if self.pattern is None:
-            return None
+        if self.pattern is None or lines.count(b"\n") > len(lines) // CSV_HEAD_SIZE:
+            return None                     # a row that short (a blank line) is not plain
         found = _all_lines(self.pattern, lines)
         if found is None or lines.count(b'"') != 2 * lines.count(b'""') + 2 * len(found):
             return None
