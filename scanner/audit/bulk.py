@@ -42,7 +42,6 @@ JSON_SEPARATOR_BYTES = tuple((offset + i, separator[i:i + 1])
                              for i in range(len(separator)))
 LONE_CR = re.compile(rb"\r(?!\n)")
 CSV_START = b'"{""CreationTime"":""'
-CSV_HEAD_SIZE = 100          # bytes a plain row has at least: its AuditData head is longer
 TRACKED_COLUMNS = ("runspaceid", "resultcount", "resultindex")
 
 
@@ -266,8 +265,6 @@ def _json_lines(raw: BinaryIO, rest: bytes, number: int, end: RangeEnd,
         yield first
     for block in _blocks(raw, rest):
         lines = _lines(block)
-        if lines is not None and lines.count(b"\n") > len(lines) // JSON_HEAD.size:
-            lines = None                            # short or blank lines: read by line
         starts = _line_starts(lines) if lines is not None else None
         heads = _json_heads(lines, starts) if starts else None
         if heads is None:
@@ -283,20 +280,21 @@ def _json_lines(raw: BinaryIO, rest: bytes, number: int, end: RangeEnd,
 
 
 def _line_starts(block: bytes) -> list[int]:
-    """Where each line of a block (a newline, then lines each ending in one) starts."""
+    """Where each line of a block (a newline, then lines each ending in one) starts, if each
+    is at least a head long: a newline is looked for that far from the line's start, so a
+    shorter line is taken with the next (and its head then holds a newline: not plain), and a
+    block of blank lines gives few starts, not one a byte."""
     find, starts = block.find, []
     append, position, last = starts.append, 0, len(block) - 1
-    while position < last:
+    while 0 <= position < last:
         append(position + 1)
-        position = find(b"\n", position + 1)
+        position = find(b"\n", position + JSON_HEAD.size)
     return starts
 
 
 def _json_heads(block: bytes, starts: list[int]) -> _Heads | None:
     """The heads of the lines of a block; None unless every line starts in the form."""
     size = JSON_HEAD.size
-    if len(starts) > len(block) // (size + 1):      # some line is shorter than a head
-        return None
     joined = b"".join([block[start:start + size] for start in starts])
     count = len(starts)
     if len(joined) != size * count or b"\n" in joined:
@@ -372,8 +370,8 @@ class _CsvReader:
         Plain: quotes only around AuditData and doubled inside it (no run of an odd number of
         quotes within the cell), so the line reader cuts the cell at the same place.
         """
-        if self.pattern is None or lines.count(b"\n") > len(lines) // CSV_HEAD_SIZE:
-            return None                     # a row that short (a blank line) is not plain
+        if self.pattern is None or b"\n\n" in lines or b"\n\r\n" in lines:
+            return None                     # a blank line is no plain row
         found = _all_lines(self.pattern, lines)
         if found is None or lines.count(b'"') != 2 * lines.count(b'""') + 2 * len(found):
             return None
