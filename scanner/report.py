@@ -23,6 +23,12 @@ class ReportError(ValueError):
     """A document that is not a scan report ostscan can read; the text says why."""
 
 
+
+def not_json(source: str, error: Exception) -> str:
+    """Why an input given as a scan report is not one; audit exports are given apart."""
+    return (f"{source}: not JSON: {error} (not a scan report; an audit export is given with "
+            "--audit, once for each file or folder)")
+
 def report_document(report: ScanReport) -> dict[str, Any]:
     body = to_jsonable(report)
     return {"schema_version": SCAN_SCHEMA_VERSION, "document": SCAN_DOCUMENT, **body}
@@ -103,7 +109,7 @@ def load_report(path: str) -> ScanReport:
         with open(path, encoding="utf-8") as handle:
             document = json.load(handle)
     except json.JSONDecodeError as exc:
-        raise ReportError(f"{path}: not JSON: {exc}") from exc
+        raise ReportError(not_json(path, exc)) from exc
     except OSError as exc:
         raise ReportError(f"{path}: cannot read: {exc.strerror}") from exc
     return parse_report(document, path)

@@ -79,6 +79,7 @@ def test_a_bad_report_is_refused_with_a_reason_and_the_rest_go_in(tmp_path: Path
     reasons = dict(summary.refused)
     assert "not an ostscan scan report" in reasons[str(folder / "host2.json")]
     assert "not JSON" in reasons[str(folder / "host3.json")]
+    assert "given with --audit" in reasons[str(folder / "host3.json")]
 
 
 def test_reports_inside_a_zip(tmp_path: Path) -> None:

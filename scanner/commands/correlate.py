@@ -35,7 +35,7 @@ from scanner.correlate.rules import RuleSet, check_examples, default_rules_dir, 
 from scanner.discovery import LINK_STAGE
 from scanner.output import open_output
 from scanner.records import ScanReport
-from scanner.report import ReportError, parse_report
+from scanner.report import ReportError, not_json, parse_report
 from scanner.timeutil import parse_iso
 
 
@@ -55,7 +55,8 @@ CASE_HELP = f"The case database (SQLite). Default: ./{DEFAULT_CASE}"
 
 def collect(
     reports: list[str] = typer.Argument(None, help="Scan reports: files, folders, zips."),
-    audit: list[str] = typer.Option([], "--audit", help="Audit-log exports to add."),
+    audit: list[str] = typer.Option([], "--audit", help="Audit-log exports to add: a file or "
+                                    "folder, --audit again for each one."),
     case: str = typer.Option(DEFAULT_CASE, "--case", help=CASE_HELP),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr."),
 ) -> None:
@@ -251,7 +252,7 @@ def _direct_reports(paths: list[str], problems: list[str]) -> Iterator[tuple[str
             yield report_digest(document), parse_report(document, found.source)
         except (ReportError, ValueError) as exc:
             problems.append(str(exc) if isinstance(exc, ReportError)
-                            else f"{found.source}: not JSON: {exc}")
+                            else not_json(found.source, exc))
 
 
 def _from_case(

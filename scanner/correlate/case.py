@@ -21,7 +21,7 @@ from typing import Any
 
 from scanner.audit.events import AuditEvent, BoundItem
 from scanner.records import ScanReport, to_jsonable
-from scanner.report import ReportError, parse_report
+from scanner.report import ReportError, not_json, parse_report
 from scanner.timeutil import iso, now_utc, parse_iso
 
 CASE_SCHEMA_VERSION = "1.0"
@@ -116,7 +116,7 @@ class CaseStore:
         try:
             document = json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return self._refuse(source, f"{source}: not JSON: {exc}")
+            return self._refuse(source, not_json(source, exc))
         try:
             report = parse_report(document, source)
         except ReportError as exc:
