@@ -117,3 +117,22 @@ def test_mailbox_answer_is_a_result_also_with_quiet(tmp_path: Path) -> None:
     assert table.stdout.splitlines()[-1].startswith(
         "mailbox nobody@contoso.example: none-for-mailbox: ")
     assert "mailbox nobody@contoso.example: none-for-mailbox: " in jsonl.stderr
+
+
+def test_csv_bind_items_and_flags_read_plainly(tmp_path: Path) -> None:
+    path = auditgen.write_format(tmp_path, "f2-json-lines")
+
+    result = _run(str(path), "--format", "csv", "--kind", "bind")
+
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows[0]["ostscan.items"] == "<m6.268.0@contoso.example> (1000 bytes);" \
+                                      "<m6.268.1@contoso.example> (1001 bytes)"
+    assert {r["o365.audit.OperationProperties.IsThrottled"] for r in rows} == {"true", "false"}
+
+
+def test_the_table_says_kind_and_records_are_for_the_other_formats(tmp_path: Path) -> None:
+    path = auditgen.write_format(tmp_path, "f2-json-lines")
+
+    result = _run(str(path), "--kind", "bind")
+
+    assert "--kind and --records choose what json, jsonl and csv hold" in result.stderr

@@ -109,3 +109,14 @@ def test_an_export_saved_as_windows_1252_keeps_its_folder_names(
 
     assert {e.folder_name for e in log.sync_events} == {"Boîte de réception", None}
     assert log.distinct_records == EXPECTED
+
+
+def test_a_workbook_is_named_as_one(tmp_path: Path) -> None:
+    workbook = auditgen.write_bytes(tmp_path, "export.xlsx", auditgen.zip_bytes({
+        "[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>",
+        "xl/worksheets/sheet1.xml": b"<worksheet/>"}))
+
+    log = ingest([str(workbook)])
+
+    assert [e.reason for e in log.errors] == [
+        "an Office document, not an export: save the sheet as CSV"]

@@ -50,7 +50,8 @@ def parse_json(text: str) -> tuple[Any, str | None]:
     stripped = text.rstrip()
     value = repair_truncated(stripped)
     if value is not None:
-        return value, f"truncated: JSON ends after {len(stripped)} characters; kept what precedes"
+        return value, (f"truncated: the record's JSON ends after {len(stripped)} characters; "
+                       "kept what precedes")
     value = repair_truncated(stripped[:position])
     if value is not None:
         return value, f"bad JSON at character {position}; kept what precedes the damage"

@@ -112,9 +112,11 @@ def plain(value: Any) -> Any:
 
 
 def safe_cell(value: Any) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
+    """A CSV cell a spreadsheet will not run as a formula; true/false as in JSON."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, list):
         value = ";".join(str(v) if not isinstance(v, dict) else _item_text(v) for v in value)
     text = str(value)
@@ -122,7 +124,10 @@ def safe_cell(value: Any) -> str:
 
 
 def _item_text(item: dict) -> str:
-    return f"{item.get('internet_message_id') or ''} ({item.get('size')})"
+    """A bound message: its Message-ID, and its size in bytes where the record gives one."""
+    size = item.get("size")
+    return (item.get("internet_message_id") or "") + (f" ({size} bytes)" if size is not None
+                                                      else "")
 
 
 def write_csv(documents: Iterable[dict[str, Any]], stream: TextIO) -> int:

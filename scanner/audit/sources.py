@@ -175,6 +175,10 @@ def _zip_members(name: str, opener: Callable[[], BinaryIO]) -> Iterator[TextSour
         yield SourceError(name, f"bad zip archive: {exc}")
         return
 
+    names = {m.filename for m in members}
+    if "[Content_Types].xml" in names and any(n.startswith(("xl/", "word/")) for n in names):
+        yield SourceError(name, "an Office document, not an export: save the sheet as CSV")
+        return
     for member in sorted(members, key=lambda m: m.filename):
         def open_member(m: zipfile.ZipInfo = member) -> BinaryIO:
             return zipfile.ZipFile(opener()).open(m)

@@ -62,6 +62,9 @@ def audit(
             and mailbox is None:
         raise typer.Exit(_stream_events(paths, fmt, kind, output, console))
 
+    if fmt == AuditFormat.table and (kind != EventKind.all or records != AuditRecords.all):
+        console.warn("--kind and --records choose what json, jsonl and csv hold; the table "
+                     "lists Sync sessions")
     events_written = fmt == AuditFormat.json or (fmt != AuditFormat.table
                                                   and records != AuditRecords.sessions)
     log = ingest(paths, console, keep_events=events_written or mailbox is not None)
