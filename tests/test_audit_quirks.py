@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from scanner import exitcodes
 from scanner.audit import containers
-from scanner.audit.ingest import ingest, iter_events, record_digest
+from scanner.audit.ingest import exit_code, ingest, iter_events, record_digest
 from tests import auditgen
 from tests.auditgen import compact, encode, f2_json_lines, f3_purview_classic, sample_records
 
@@ -208,6 +209,7 @@ def test_export_limits_and_result_count(tmp_path: Path) -> None:
     assert log.distinct_records == 5000
     warnings = log.coverage[0].warnings
     assert warnings[0].startswith("input stops at exactly 5,000 rows")
+    assert log.errors == [] and exit_code(log) == exitcodes.PARTIAL     # probably cut short
 
 
 def test_result_count_in_csv_columns(tmp_path: Path) -> None:

@@ -204,10 +204,12 @@ def ingest(paths: list[str], console: Console | None = None,
 
 
 def exit_code(log: AuditLog) -> int:
-    """FAILED when nothing could be read, PARTIAL when some input was damaged or unreadable."""
+    """FAILED when nothing could be read, PARTIAL when some input was damaged or unreadable,
+    or looks cut short (an export limit reached, ResultCount above the rows present)."""
     if not log.distinct_records:
         return exitcodes.FAILED
-    return exitcodes.PARTIAL if log.errors else exitcodes.OK
+    incomplete = any(coverage.warnings for coverage in log.coverage)
+    return exitcodes.PARTIAL if log.errors or incomplete else exitcodes.OK
 
 
 def record_digest(record_id: str) -> bytes:

@@ -89,7 +89,8 @@ def _stream_events(paths: list[str], fmt: AuditFormat, kind: EventKind, output: 
             write_jsonl(events, stream)
     if not state.seen:
         return exitcodes.FAILED
-    return exitcodes.PARTIAL if state.errors else exitcodes.OK
+    incomplete = any(coverage.warnings for coverage in state.coverage)
+    return exitcodes.PARTIAL if state.errors or incomplete else exitcodes.OK
 
 
 def _wanted(event: AuditEvent, kind: EventKind) -> bool:
