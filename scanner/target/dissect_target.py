@@ -16,7 +16,7 @@ import os
 from typing import Any, BinaryIO
 
 from scanner.target.base import Entry, FileStat, Target, TargetError, TargetSpec, join
-from scanner.target.local import SEARCH_DEPTH, VOLUME_MARKERS, volume_name
+from scanner.target.local import SEARCH_DEPTH, VOLUME_MARKERS, read_head, volume_name
 from scanner.timeutil import from_epoch
 
 INSTALL_HINT = "install ostscan[images] (dissect.target) to read disk images and archives"
@@ -201,8 +201,7 @@ def sniff_image(path: str) -> str | None:
     `images` extra gets a clear message instead of being scanned as a single broken OST.
     """
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(4096)
+        head = read_head(path, 4096)
     except OSError as exc:
         raise TargetError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     for kind, test in IMAGE_SIGNATURES:

@@ -12,6 +12,7 @@ import os
 import stat as statmod
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote
 
@@ -68,9 +69,38 @@ def _open_quietly(path: str, flags: int) -> int:
     return os.open(path, flags)
 
 
+def read_head(path: str, size: int) -> bytes:
+    """The first `size` bytes of a file, read without updating its access time where allowed."""
+    with open(path, "rb", opener=_open_quietly) as handle:
+        return handle.read(size)
+
+
+def _sub_folders(folder: str) -> list[str]:
+    """Names of the folders in `folder` (links not followed), listed like any other folder."""
+    with _listing(folder) as entries:
+        return sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
+
+
+def _names(folder: str) -> list[str]:
+    with _listing(folder) as entries:
+        return [e.name for e in entries]
+
+
+class _QuietPath(type(Path())):  # type: ignore[misc]
+    """A path whose listing leaves access times alone, for dissect's loaders to probe."""
+
+    def iterdir(self) -> Iterator[Path]:
+        for name in _names(str(self)):
+            yield self / name
+
+
+def quiet_path(path: str) -> Path:
+    return _QuietPath(path)
+
+
 def _looks_like_volume(host_dir: str) -> bool:
     try:
-        names = {n.lower() for n in os.listdir(host_dir)}
+        names = {n.lower() for n in _names(host_dir)}
     except OSError:
         return False
     return bool(names & VOLUME_MARKERS)
@@ -95,18 +125,16 @@ def find_volumes(root: str) -> tuple[dict[str, str], bool]:
     while stack:
         folder, depth = stack.pop()
         try:
-            children = sorted(os.scandir(folder), key=lambda e: e.name)
+            children = _sub_folders(folder)
         except OSError:
             continue
         for child in children:
-            if not child.is_dir(follow_symlinks=False):
-                continue
-            if _looks_like_volume(child.path):
-                name = volume_name(child.name) or child.name
-                found.setdefault(name, child.path)
-                encoded = encoded or "%" in child.name
+            path = os.path.join(folder, child)
+            if _looks_like_volume(path):
+                found.setdefault(volume_name(child) or child, path)
+                encoded = encoded or "%" in child
             elif depth + 1 < SEARCH_DEPTH:
-                stack.append((child.path, depth + 1))
+                stack.append((path, depth + 1))
     return found, encoded
 
 
@@ -144,7 +172,7 @@ class LocalTarget(Target):
     def _real_name(self, base: str, parents: list[str], name: str) -> str:
         folder = os.path.join(base, *parents)
         try:
-            for real in os.listdir(folder):
+            for real in _names(folder):
                 if unquote(real) == name:
                     return real
         except OSError:
@@ -213,7 +241,7 @@ def open_folder(path: str) -> LocalTarget:
     if not os.path.isdir(path):
         raise TargetError(f"{path}: not a folder")
     try:
-        os.listdir(path)
+        _names(path)
     except OSError as exc:
         raise TargetError(f"{path}: cannot open: {exc.strerror or exc}") from None
     volumes, encoded = find_volumes(path)

@@ -21,7 +21,14 @@ from __future__ import annotations
 import os
 
 from scanner.target.base import Target, TargetError, TargetSpec
-from scanner.target.local import find_volumes, open_file, open_folder, open_live
+from scanner.target.local import (
+    find_volumes,
+    open_file,
+    open_folder,
+    open_live,
+    quiet_path,
+    read_head,
+)
 
 PFF_SIGNATURE = b"!BDN"
 STORE_SUFFIXES = (".ost", ".pst", ".nst")
@@ -69,8 +76,7 @@ def is_store_file(path: str) -> bool:
     if path.lower().endswith(STORE_SUFFIXES):
         return True
     try:
-        with open(path, "rb") as handle:
-            return handle.read(4) == PFF_SIGNATURE
+        return read_head(path, 4) == PFF_SIGNATURE
     except OSError as exc:
         raise TargetError(f"{path}: cannot read: {exc.strerror or exc}") from exc
 
@@ -87,13 +93,11 @@ def _open_any_folder(path: str) -> Target:
 def dissect_recognises(path: str) -> bool:
     """Whether one of dissect's specific loaders (not its generic folder loader) claims it."""
     try:
-        from pathlib import Path
-
         from dissect.target import loader
     except ImportError:
         return False
     try:
-        found = loader.find_loader(Path(path), fallbacks=[])
+        found = loader.find_loader(quiet_path(path), fallbacks=[])
     except Exception:  # a loader's detect() failing on odd input means: not recognised
         return False
     return found is not None
