@@ -9,6 +9,7 @@ header, never by its name.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -27,6 +28,7 @@ STORE_SUFFIXES = (".ost", ".pst")
 NOT_STORES = (".nst", ".oab", ".xml", ".srs", ".dat", ".ini", ".log", ".tmp")
 PFF_SIGNATURE = b"!BDN"
 MAX_DEPTH = 64
+BESIDE_FILES = 100_000    # files looked at beside the volumes before the count stops
 OUTLOOK_FOLDER_DEPTH = 3
 
 
@@ -55,6 +57,7 @@ def note_unlistable(errors: list[ScanError] | None, folder: str, exc: OSError) -
 
 
 LINK_STAGE = "link"
+NOT_SEARCHED_STAGE = "not-searched"
 
 
 def note_link(target: Target, errors: list[ScanError] | None, path: str) -> None:
@@ -168,6 +171,40 @@ def deep_candidates(
                                       on_link=link):
             if is_store_name(path.rsplit("/", 1)[-1]):
                 yield Candidate(path, profile_of(path, profiles), "deep")
+
+
+def beside_roots(target: Target) -> list[str]:
+    """Where --deep walks beyond the volumes searched: what lies beside a collection's drives."""
+    searched = set(target.volumes())
+    return [root for root in target.deep_roots() if root not in searched]
+
+
+def stores_beside(target: Target, roots: list[str]) -> tuple[list[str], bool]:
+    """Store-named files below `roots`, and whether the walk stopped at BESIDE_FILES files.
+    Folders that cannot be listed are passed over: --deep reports them."""
+    found = []
+    files = (path for root in roots for path in target.walk_files(root, max_depth=MAX_DEPTH))
+    for number, path in enumerate(files, 1):
+        if number > BESIDE_FILES:
+            return found, True
+        if is_store_name(path.rsplit("/", 1)[-1]):
+            found.append(path)
+    return found, False
+
+
+def note_stores_beside(target: Target, errors: list[ScanError]) -> None:
+    """Evidence left out is said: how many store files lie beside the volumes, and where."""
+    roots = beside_roots(target)
+    found, stopped = stores_beside(target, roots)
+    if not found:
+        return
+    folders = Counter(path.rsplit("/", 1)[0] for path in found)
+    where = ", ".join(f"{target.local_path(f) or f}: {n}" for f, n in sorted(folders.items())[:3])
+    more = ", …" if len(folders) > 3 else ""
+    count = f"at least {len(found)}" if stopped else str(len(found))
+    errors.append(ScanError(roots[0], NOT_SEARCHED_STAGE,
+                            f"{count} store file(s) beside the volumes were not searched "
+                            f"({where}{more}); add --deep to read them"))
 
 
 def profile_of(path: str, profiles: list[Profile]) -> str | None:

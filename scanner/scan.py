@@ -124,6 +124,8 @@ def find_candidates(
     found += registry_candidates(target, configured)
     if options.deep or target.loose:
         found += discovery.deep_candidates(target, profiles, errors)
+    else:
+        discovery.note_stores_beside(target, errors)
     return discovery.unique(iter(found)), configured
 
 

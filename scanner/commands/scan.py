@@ -10,7 +10,7 @@ import typer
 from scanner import exitcodes
 from scanner.commands.options import ip_address, seconds_allowed, writable_output
 from scanner.console import Console
-from scanner.discovery import LINK_STAGE
+from scanner.discovery import LINK_STAGE, NOT_SEARCHED_STAGE
 from scanner.output import inside, open_output, write_json, write_jsonl
 from scanner.records import STATUS_MISSING, STATUS_OK, ScanReport
 from scanner.report import flat_records, report_document
@@ -120,9 +120,10 @@ def shorten(text: str | None, limit: int = 240) -> str:
 
 
 def exit_code(report: ScanReport) -> int:
-    """A link not followed is said in the report, but it is no damage."""
+    """A link not followed, and stores beside the volumes left to --deep, are said in the report,
+    but they are no damage."""
     damaged = any(f.status not in (STATUS_OK, STATUS_MISSING) for f in report.files)
-    errors = [e for e in report.errors if e.stage != LINK_STAGE]
+    errors = [e for e in report.errors if e.stage not in (LINK_STAGE, NOT_SEARCHED_STAGE)]
     return exitcodes.PARTIAL if damaged or errors else exitcodes.OK
 
 
