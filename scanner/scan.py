@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import errno
 import hashlib
 import uuid
@@ -12,6 +13,7 @@ from scanner import TOOL_NAME, __version__, discovery
 from scanner.console import Console
 from scanner.hostinfo import holders, installed_outlook_versions, live_host
 from scanner.records import (
+    SCAN_DOCUMENT,
     STATUS_DAMAGED,
     STATUS_EMPTY,
     STATUS_LOCKED,
@@ -35,6 +37,9 @@ from scanner.worker import ParseJob, parse_inline, parse_isolated
 HEADER_BYTES = 4096
 HASH_CHUNK = 1 << 20
 SHARING_VIOLATIONS = (32, 33)  # Windows: ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION
+ARGUMENT = "argument"          # found_by of a file given to scan by itself
+TEXT_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+             (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
 @dataclass
@@ -117,7 +122,7 @@ def find_candidates(
 ) -> tuple[list[discovery.Candidate], list[RegistryEvent]]:
     if getattr(target, "single_file", None):
         name = target.single_file  # type: ignore[attr-defined]
-        return [discovery.Candidate(name, None, "argument")], []
+        return [discovery.Candidate(name, None, ARGUMENT)], []
     profiles = discovery.profiles_in_users_folders(target, errors)
     configured = registry_stores(target, profiles, errors)
     found = list(discovery.default_candidates(target, profiles, errors))
@@ -213,15 +218,17 @@ def add_header_facts(target: Target, store: StoreFile) -> bool:
 
     try:
         with target.open(store.path) as handle:
-            header = read_header(handle.read(HEADER_BYTES))
+            head = handle.read(HEADER_BYTES)
             store.read_through = getattr(handle, "read_through", None)
     except OSError as exc:
         return fail(store, [], "open", exc)
+    header = read_header(head)
     store.kind, store.format_version = header.kind, header.format_version
     store.variant, store.encryption = header.variant, header.encryption
     store.header_crc_ok = header.header_crc_ok
     if not header.signature_ok:
-        store.status, store.reason = STATUS_NOT_PFF, header.problem
+        hint = other_tool_hint(head) if store.found_by == ARGUMENT else ""
+        store.status, store.reason = STATUS_NOT_PFF, (header.problem or "") + hint
         return False
     if header.file_eof and store.size is not None and store.size < header.file_eof:
         store.status = STATUS_DAMAGED
@@ -229,6 +236,36 @@ def add_header_facts(target: Target, store: StoreFile) -> bool:
     elif header.problem:
         store.status, store.reason = STATUS_DAMAGED, header.problem
     return True
+
+
+def other_tool_hint(head: bytes) -> str:
+    """Which command a text file given to scan was meant for, from its first bytes."""
+    text = head_text(head).lstrip()
+    report = SCAN_DOCUMENT in text or ('"schema_version"' in text and '"target"' in text)
+    if text.startswith("{") and report:
+        return " (this looks like a scan report: use `ostscan collect` or " \
+            "`ostscan correlate --report`)"
+    if text.startswith(("{", "[")) or is_csv_header(text.partition("\n")[0]):
+        return " (this looks like an audit export: use `ostscan audit`)"
+    return ""
+
+
+def head_text(head: bytes) -> str:
+    """The first bytes as text (UTF-8, or UTF-16 with a BOM or zero bytes between ASCII); empty
+    when they look binary."""
+    for bom, codec in TEXT_BOMS:
+        if head.startswith(bom):
+            return head[len(bom):].decode(codec, errors="replace")
+    if len(head) >= 8 and head[1:8:2] == bytes(4):
+        return head.decode("utf-16-le", errors="replace")
+    if len(head) >= 8 and head[0:8:2] == bytes(4):
+        return head.decode("utf-16-be", errors="replace")
+    return "" if b"\0" in head else head.decode("utf-8", errors="replace")
+
+
+def is_csv_header(line: str) -> bool:
+    names = [n.strip().strip('"') for n in line.rstrip("\r").split(",")]
+    return len(names) >= 2 and all(n and n.isprintable() for n in names)
 
 
 def add_hash(
