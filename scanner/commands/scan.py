@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import enum
 import os
+import sys
 
 import typer
 
 from scanner import exitcodes
 from scanner.commands.options import ip_address, seconds_allowed, writable_output
 from scanner.console import Console
-from scanner.discovery import LINK_STAGE, NOT_SEARCHED_STAGE
+from scanner.discovery import LINK_STAGE, NOT_SEARCHED_STAGE, profiles_in_users_folders
 from scanner.output import inside, open_output, write_json, write_jsonl
 from scanner.records import STATUS_MISSING, STATUS_OK, ScanReport
 from scanner.report import flat_records, report_document
 from scanner.scan import ScanOptions, scan_target
-from scanner.target.base import TargetError
+from scanner.target.base import Target, TargetError
 from scanner.target.open import open_target
 
 
@@ -63,12 +64,25 @@ def scan(
         console.error(str(exc))
         raise typer.Exit(exitcodes.FAILED) from exc
     try:
+        warn_if_no_profiles(opened, console)
         report = scan_target(opened, options, console)
     finally:
         opened.close()
     write_report(report, output, fmt, console)
     summarise(report, console)
     raise typer.Exit(exit_code(report))
+
+
+def warn_if_no_profiles(target: Target, console: Console) -> None:
+    """Off Windows the live host is this machine's own `/`: with no Windows profile folders
+    there, the evidence was most likely meant to be given as the target."""
+    if not target.is_live() or sys.platform == "win32":
+        return
+    if profiles_in_users_folders(target, []):
+        return
+    console.warn("no Windows profile folders (Users, Documents and Settings) on this machine; "
+                 "to scan evidence, give its path as the target: a mounted image, a collection "
+                 "folder, a disk image or an OST")
 
 
 def refuse_writing_into(target: str | None, output: str | None, console: Console) -> None:
