@@ -3,7 +3,9 @@ other inputs of the same run are still read."""
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import os
 import zipfile
 from pathlib import Path
@@ -11,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from scanner.audit.ingest import ingest
+from tests import auditgen
+from tests.auditgen import compact
 
 CASE_EXPORT = Path(__file__).resolve().parent.parent / "fixtures/example-case/audit" \
     / "purview-export.csv"
@@ -78,3 +82,29 @@ def test_a_header_only_export_says_it_holds_nothing(tmp_path: Path) -> None:
 
     assert log.distinct_records == 0 and log.errors == []
     assert log.coverage[0].warnings == ["holds no audit record (an empty export?)"]
+
+
+def _two_line_rows(records: list[dict]) -> list[str]:
+    """CSV rows whose last cell holds a line break (as Splunk's _raw does): two lines each."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["AuditData", "Note", "Source"])
+    for record in records:
+        writer.writerow([compact(record), "seen\nby splunk", "UAL_csv"])
+    return out.getvalue().splitlines(keepends=True)
+
+
+@pytest.mark.parametrize("stray", [',""UAL_csv', ',"UAL_csv'])
+def test_a_stray_quote_in_a_row_of_two_lines_costs_no_other_row(tmp_path: Path,
+                                                                 stray: str) -> None:
+    records = auditgen.repeated_records(10)
+    lines = _two_line_rows(records)
+    lines[41] = lines[41].replace(",UAL_csv", stray, 1)
+    path = tmp_path / "stray.csv"
+    path.write_text("".join(lines), encoding="utf-8")
+
+    log = ingest([str(path)])
+
+    assert log.distinct_records == 80
+    assert [e.reason for e in log.errors if "read stopped" in e.reason] == []
+    assert all("universal-newline" not in e.reason for e in log.errors)

@@ -75,6 +75,7 @@ class RangeEnd:
     next_line: int = 0
     open_row: int = 0
     leave_open_row: bool = False     # keep such a row for the next range, do not read it
+    input_end: bool = True           # the range ends where the input ends
 
 
 @dataclass(slots=True)
@@ -263,6 +264,7 @@ def _json_lines(raw: BinaryIO, rest: bytes, number: int, end: RangeEnd,
                 first: RawRecord | None = None) -> Iterator[RawRecord | RecordBatch]:
     if first is not None:
         yield first
+    last: tuple[bytes, int] | None = None       # the last block with a line that is not blank
     for block in _blocks(raw, rest):
         lines = _lines(block)
         starts = _line_starts(lines) if lines is not None else None
@@ -273,10 +275,28 @@ def _json_lines(raw: BinaryIO, rest: bytes, number: int, end: RangeEnd,
                 if line.strip():
                     yield containers.fast_json_record(number + offset, line.strip())
             number += text_lines.count
-            continue
-        yield from _json_block(lines, number, starts, heads)
-        number += len(starts)
+        else:
+            yield from _json_block(lines, number, starts, heads)
+            number += len(starts)
+        if not block.isspace():
+            last = block, number
     end.next_line = number
+    if not end.input_end:
+        return
+    if last is not None:
+        yield from _cut_last_line(*last)
+    elif first is not None and not containers.whole_json(first.text or ""):
+        yield RawRecord(first.line, cut_short=True)
+
+
+def _cut_last_line(block: bytes, next_line: int) -> Iterator[RawRecord]:
+    """The mark of an input cut short when the last line of its last block is not whole
+    JSON; `next_line` is the number of the line after the block."""
+    kept = block.rstrip()
+    start = kept.rfind(b"\n") + 1
+    if not containers.whole_json(kept[start:]):
+        yield RawRecord(next_line - block.count(b"\n", start) - (not block.endswith(b"\n")),
+                        cut_short=True)
 
 
 def _line_starts(block: bytes) -> list[int]:
@@ -331,6 +351,7 @@ class _CsvReader:
         self.pattern = _csv_pattern(layout) if layout.audit is not None else None
         self.cells = [_cell_reader(layout, name) for name in TRACKED_COLUMNS]
         self.tracked = all(name in layout.header for name in TRACKED_COLUMNS[1:])
+        self.last_row: tuple[int, str] | None = None    # when read by line: may be cut
 
     def records(self, raw: BinaryIO, rest: bytes, number: int,
                 end: RangeEnd) -> Iterator[RawRecord | RecordBatch]:
@@ -345,7 +366,7 @@ class _CsvReader:
             if heads is not None:
                 yield from self._block(lines, number, found, heads)
                 number += len(found)
-                carry = b""
+                carry, self.last_row = b"", None
                 continue
             row_end = _row_end(block)
             if len(block) - row_end > BLOCK_SIZE:   # a quote that never pairs: no more waiting
@@ -356,11 +377,14 @@ class _CsvReader:
         end.next_line, end.open_row = number, max(len(carry) - 1, 0)
         if carry and not end.leave_open_row:
             end.next_line = yield from self._by_line(carry, number)
+        if end.input_end and self.last_row and self.layout.row_cut(self.last_row[1]):
+            yield RawRecord(self.last_row[0], cut_short=True)
 
     def _by_line(self, block: bytes, number: int) -> Iterator[RawRecord]:
         text_lines = _TextLines(block)
-        for line, text in containers.logical_lines(text_lines, number, self.layout.whole_row):
+        for line, text in containers.logical_lines(text_lines, number, self.layout.row_start):
             if text.strip():
+                self.last_row = line, text
                 yield self.layout.record(line, text)
         return number + text_lines.count
 

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
+import orjson
+
 MAIL_ITEMS_ACCESSED = "MailItemsAccessed"
 FORMAT_CSV = "csv"
 FORMAT_JSON_LINES = "json-lines"
@@ -57,6 +59,7 @@ class RawRecord:
     candidate: bool = True                  # may be MailItemsAccessed: parse it
     empty: bool = False                     # the AuditData cell is empty
     damage: str | None = None               # why the row could not be read at all
+    cut_short: bool = False                 # no record: the input ends inside the one of `line`
 
 
 def detect(first_line: str) -> str:
@@ -120,10 +123,23 @@ def _with_fast_fields(record: RawRecord, text: str, match: re.Match | None) -> R
 
 
 def _json_lines(stream: TextIO, first_number: int, first: str) -> Iterator[RawRecord]:
+    last: tuple[int, str] | None = None
     for number, line in enumerate(itertools.chain((first,), stream), first_number):
         line = line.strip()
         if line:
+            last = number, line
             yield fast_json_record(number, line)
+    if last is not None and not whole_json(last[1]):
+        yield RawRecord(last[0], cut_short=True)
+
+
+def whole_json(text: str | bytes) -> bool:
+    """Whether a text is one whole JSON value (the last line of an input that was not cut)."""
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 def _json_document(stream: TextIO, first_number: int, first: str) -> Iterator[RawRecord]:
@@ -160,6 +176,8 @@ def _json_document(stream: TextIO, first_number: int, first: str) -> Iterator[Ra
         parts.append(carry)
     if level is not None:
         yield fast_json_record(start, "".join(parts))
+    if level is not None or stack:
+        yield RawRecord(start if level is not None else number, cut_short=True)
 
 
 def _pieces(stream: TextIO, number: int, first: str) -> Iterator[tuple[int, str]]:
@@ -215,27 +233,28 @@ def csv_layout(header_line: str) -> CsvLayout:
     return CsvLayout(header, delimiter)
 
 
-def _whole_row(layout: CsvLayout) -> Callable[[str], bool]:
-    """Whether a line is a whole row of the layout: cells without quotes around an AuditData
-    cell that starts `"{`, ends `}"` and has every quote inside it doubled."""
+def _row_start(layout: CsvLayout) -> Callable[[str], bool]:
+    """Whether a line starts a row of the layout: cells without quotes, then an AuditData cell
+    that opens `"{""` and a key. A line inside a quoted cell does not start so."""
     cell = '[^"\r\n' + re.escape(layout.delimiter) + "]*"
     sep = re.escape(layout.delimiter)
-    after = len(layout.header) - layout.audit - 1
-    pattern = re.compile(f'(?:{cell}{sep}){{{layout.audit}}}"\\{{[^\r\n]*\\}}"'
-                         f"(?:{sep}{cell}){{{after}}}\r?\n?")
+    pattern = re.compile(f'(?:{cell}{sep}){{{layout.audit}}}"\\{{""\\w')
 
-    def whole_row(line: str) -> bool:
-        return (pattern.fullmatch(line) is not None
-                and line.count('"') == 2 * line.count('""') + 2)
+    def row_start(line: str) -> bool:
+        return pattern.match(line) is not None
 
-    return whole_row
+    return row_start
 
 
 def _csv_rows(stream: TextIO, number: int, first: str) -> Iterator[RawRecord]:
     layout = csv_layout(first)
-    for line, text in logical_lines(stream, number + 1, layout.whole_row):
+    last: tuple[int, str] | None = None
+    for line, text in logical_lines(stream, number + 1, layout.row_start):
         if text.strip():
+            last = line, text
             yield layout.record(line, text)
+    if last is not None and layout.row_cut(last[1]):
+        yield RawRecord(last[0], cut_short=True)
 
 
 def _split(text: str, delimiter: str) -> list[str]:
@@ -243,16 +262,16 @@ def _split(text: str, delimiter: str) -> list[str]:
 
 
 def logical_lines(stream: Iterable[str], first_number: int,
-                  whole_row: Callable[[str], bool] | None = None) -> Iterator[tuple[int, str]]:
-    """CSV records, joining physical lines while a quoted cell is open. A line `whole_row`
-    takes for a row of its own ends an open record there: that record's quotes do not pair
+                  row_start: Callable[[str], bool] | None = None) -> Iterator[tuple[int, str]]:
+    """CSV records, joining physical lines while a quoted cell is open. A line `row_start`
+    takes for the start of a row ends an open record there: that record's quotes do not pair
     (a quote lost or added), and it is given as it is, to be read as damaged, instead of
     swallowing the rows after it."""
     pending: list[str] = []
     quotes = 0
     start = first_number
     for number, line in enumerate(stream, first_number):
-        if pending and whole_row is not None and whole_row(line):
+        if pending and row_start is not None and row_start(line):
             yield start, "".join(pending)
             pending, quotes = [], 0
         count = line.count('"')
@@ -270,6 +289,15 @@ def logical_lines(stream: Iterable[str], first_number: int,
         yield start, "".join(pending)
 
 
+def _csv_damage(exc: csv.Error, text: str) -> str:
+    """Why a row is not CSV, without the csv module's advice on opening files."""
+    reason = str(exc).partition(" - ")[0]
+    lines = text.rstrip("\r\n").count("\n") + 1
+    if lines > 1:
+        reason += f"; a quote that does not pair joined {lines} lines into this row"
+    return f"row not readable as CSV: {reason}"
+
+
 class CsvLayout:
     """Column positions of one CSV file and the row reader that uses them."""
 
@@ -280,7 +308,7 @@ class CsvLayout:
         self.envelope = [(i, name) for i, name in enumerate(header) if name in ENVELOPE_COLUMNS]
         self.cell_start = delimiter + '"{'
         self.cell_end = '}"' + delimiter
-        self.whole_row = _whole_row(self) if self.audit is not None else None
+        self.row_start = _row_start(self) if self.audit is not None else None
 
     def record(self, line: int, text: str) -> RawRecord:
         if self.audit is not None:
@@ -290,8 +318,18 @@ class CsvLayout:
         try:
             cells = _split(text.rstrip("\r\n"), self.delimiter)
         except csv.Error as exc:
-            return RawRecord(line, damage=f"row not readable as CSV: {exc}")
+            return RawRecord(line, damage=_csv_damage(exc, text))
         return self._from_cells(line, text, cells)
+
+    def row_cut(self, text: str) -> bool:
+        """Whether the last row of an input was cut: a quoted cell left open, or fewer cells
+        than the header names."""
+        if text.count('"') % 2:
+            return True
+        try:
+            return len(_split(text.rstrip("\r\n"), self.delimiter)) < len(self.header)
+        except csv.Error:
+            return True
 
     def _fast(self, line: int, text: str) -> RawRecord | None:
         """Cut the AuditData cell out by its quotes; parse only the small rest as CSV.
@@ -312,7 +350,10 @@ class CsvLayout:
                 return None
             end = len(stripped) - 2
         rest = text[:begin - 1] + CELL_MARK + text[end + 2:].rstrip("\r\n")
-        cells = _split(rest, self.delimiter)
+        try:
+            cells = _split(rest, self.delimiter)
+        except csv.Error:
+            return None                          # record() says why
         if len(cells) != len(self.header) or cells[self.audit] != CELL_MARK:
             return None
 

@@ -238,6 +238,7 @@ class RangePart:
     last: str | None
     result_sets: dict[tuple[str, str], bytearray]
     without_record: int
+    cut_short_at: int | None         # the line of a last record the input ends inside
 
 
 def _shift(events: list[AuditEvent], line_offset: int) -> None:
@@ -257,6 +258,7 @@ class _FileReader:
         self.last: str | None = None
         self.result_sets: dict[tuple[str, str], bytearray] = {}
         self.without_record = 0
+        self.cut_short_at: int | None = None
         self.stopped = False
         self.coverage = InputCoverage(source.name, "unknown", 0, 0, 0, None, None)
 
@@ -336,6 +338,9 @@ class _FileReader:
             bitmap[position >> 3] |= 1 << (position & 7)
 
     def _take(self, raw: containers.RawRecord) -> Iterator[AuditEvent]:
+        if raw.cut_short:
+            self.cut_short_at = raw.line
+            return
         self.coverage.rows += 1
         if raw.envelope:
             self._track_result_set(raw.envelope)
@@ -501,7 +506,8 @@ class _FileReader:
                          state.mail_items_accessed, state.errors,
                          (coverage.rows, coverage.records, coverage.mail_items_accessed,
                           coverage.empty_audit_data, coverage.damaged),
-                         self.first, self.last, self.result_sets, self.without_record)
+                         self.first, self.last, self.result_sets, self.without_record,
+                         self.cut_short_at)
 
     def absorb(self, part: RangePart, line_offset: int) -> bool:
         """Take the part read after what this reader read, as if read here; False (nothing
@@ -519,11 +525,11 @@ class _FileReader:
         state.mail_items_accessed += part.mail_items_accessed
         for error in part.errors:
             state.error(error.source_file, error.line and error.line + line_offset, error.reason)
-        self._absorb_coverage(part)
+        self._absorb_coverage(part, line_offset)
         _shift(part.events, line_offset)
         return True
 
-    def _absorb_coverage(self, part: RangePart) -> None:
+    def _absorb_coverage(self, part: RangePart, line_offset: int) -> None:
         coverage = self.coverage
         rows, records, mail_items, empty, damaged = part.counts
         coverage.rows += rows
@@ -532,6 +538,8 @@ class _FileReader:
         coverage.empty_audit_data += empty
         coverage.damaged += damaged
         self.without_record += part.without_record
+        if part.cut_short_at is not None:
+            self.cut_short_at = part.cut_short_at + line_offset
         self._widen(part.first)
         self._widen(part.last)
         for key, bits in part.result_sets.items():
@@ -547,6 +555,10 @@ class _FileReader:
         coverage = self.coverage
         coverage.first = parse_time(self.first)
         coverage.last = parse_time(self.last)
+        if self.cut_short_at is not None:
+            coverage.warnings.append(
+                f"ends inside a record (line {self.cut_short_at:,}): the input looks cut short, "
+                "later records are probably missing")
         if coverage.rows in EXPORT_LIMITS:
             coverage.warnings.append(
                 f"input stops at exactly {coverage.rows:,} rows, an export limit: "

@@ -92,7 +92,7 @@ def read_split(state: IngestState, source: TextSource) -> Iterator[AuditEvent]:
     fmt, header, cut = plan
     reader.announce()
     with _Child(source.name, cut, fmt, header) as child:
-        end = bulk.RangeEnd(leave_open_row=True)
+        end = bulk.RangeEnd(leave_open_row=True, input_end=False)
         yield from reader.read(lambda stack: _first_part(stack, source.name, cut, end))
         if not reader.stopped:
             received = child.part() if not end.open_row else None
