@@ -157,6 +157,43 @@ def test_match_speaks_of_its_one_file_only() -> None:
     assert code == exitcodes.USAGE and "match takes one OST file" in said
 
 
+@pytest.mark.parametrize("keep", [0, 1000, 40000])
+def test_match_on_a_file_it_cannot_read_whole_is_undetermined(tmp_path: Path,
+                                                              keep: int) -> None:
+    """Empty, not PFF, or cut short: the answer is "cannot be told", the damage is said, and
+    the exit code is 1; never "not this file"."""
+    server = CASE / "hosts/SRV-FILE01/Users/Administrator/AppData/Local/Microsoft/Outlook"
+    cut = tmp_path / "cut.ost"
+    cut.write_bytes((server / "jdoe@contoso.example.ost").read_bytes()[:keep])
+
+    result = CliRunner().invoke(app, [
+        "match", str(cut), "--audit", AUDIT, "--session",
+        "f3b8d2a6-5e0c-4a97-b1d3-9c7e2f4a6b05", "-q"])
+
+    assert result.exit_code == exitcodes.PARTIAL
+    assert "[undetermined] Whether" in result.stdout and "cannot be told" in result.stdout
+    assert "[not-this-file]" not in result.stdout
+    assert f"{cut}: " in result.stderr
+
+
+def test_correlate_names_a_damaged_copy_and_exits_1(tmp_path: Path) -> None:
+    server = tmp_path / "SRV-FILE01"
+    outlook = server / "Users/Administrator/AppData/Local/Microsoft/Outlook"
+    outlook.mkdir(parents=True)
+    whole = CASE / "hosts/SRV-FILE01/Users/Administrator/AppData/Local/Microsoft/Outlook"
+    data = (whole / "jdoe@contoso.example.ost").read_bytes()
+    (outlook / "jdoe@contoso.example.ost").write_bytes(data[:40000])
+    report = tmp_path / "report.json"
+    run("scan", str(server), "-o", str(report), "-q")
+
+    result = CliRunner().invoke(app, ["correlate", "--report", str(report), "--audit", AUDIT,
+                                      "--ip", "198.51.100.77"])
+
+    assert result.exit_code == exitcodes.PARTIAL
+    assert "OST damaged: " in result.stdout
+    assert "1 OST(s) not read whole" in result.stderr
+
+
 def test_what_the_reader_said_of_an_export_survives_the_case(tmp_path: Path) -> None:
     export = tmp_path / "export.csv"
     text = Path(AUDIT).read_text(encoding="utf-8")

@@ -29,12 +29,17 @@ from scanner.correlate.case import (
 from scanner.correlate.copies import host_name, parse_egress, read_egress_csv
 from scanner.correlate.engine import CorrelateOptions, correlate
 from scanner.correlate.marking import Marks, build_marks
-from scanner.correlate.model import HELD_BY_DEVICES, NOT_THIS_FILE, CorrelationResult
+from scanner.correlate.model import (
+    HELD_BY_DEVICES,
+    NOT_THIS_FILE,
+    UNDETERMINED,
+    CorrelationResult,
+)
 from scanner.correlate.outputs import write_result
 from scanner.correlate.rules import RuleSet, check_examples, default_rules_dir, load_rules
 from scanner.discovery import LINK_STAGE
 from scanner.output import open_output
-from scanner.records import ScanReport
+from scanner.records import STATUS_OK, STATUS_PARTIAL, ScanReport
 from scanner.report import ReportError, not_json, parse_report
 from scanner.timeutil import parse_iso
 
@@ -292,7 +297,7 @@ def _finish(result: CorrelationResult, fmt: Format, output: str | None, problems
         verdicts[finding.verdict] = verdicts.get(finding.verdict, 0) + 1
     console.info(f"{result.hosts} host(s), {result.copies} OST(s), {result.sessions} session(s): "
                  + (", ".join(f"{v} {k}" for k, v in sorted(verdicts.items())) or "no findings"))
-    damaged = problems or result.input_warnings
+    damaged = problems or result.input_warnings or result.unread_copies
     raise typer.Exit(exitcodes.PARTIAL if damaged else exitcodes.OK)
 
 
@@ -334,20 +339,32 @@ def match(
     if session:   # the question was about that session: leave the others out
         result.findings = [f for f in result.findings if f.marked]
     about_this_file(result, ost, report, console)
-    _finish(result, fmt, output, [f"{e.path}: {e.stage}: {e.reason}" for e in report.errors
-                                     if e.stage != LINK_STAGE],
-            console)
+    problems = [f"{e.path}: {e.stage}: {e.reason}" for e in report.errors
+                if e.stage != LINK_STAGE]
+    problems += [f"{ost}: {store.status}: {store.reason}" for store in report.files
+                 if store.status not in (STATUS_OK, STATUS_PARTIAL) and store.kind != "pst"]
+    _finish(result, fmt, output, problems, console)
 
 
 def about_this_file(result: CorrelationResult, ost: str, report: ScanReport,
                     console: Console) -> None:
-    """One file answers for itself only: "not this file", never "off-fleet"."""
+    """One file answers for itself only: "not this file" when it was read and is not shown to
+    be the copy, "undetermined" when it could not be read whole; never "off-fleet"."""
+    unread = [f"it is {store.status}: {(store.reason or '').split(';')[0]}"
+              for store in report.files if store.status not in (STATUS_OK, STATUS_PARTIAL)]
     for conclusion in result.conclusions:
-        if conclusion.conclusion != HELD_BY_DEVICES:
-            conclusion.conclusion = NOT_THIS_FILE
-            conclusion.statement = (f"{ost} is not shown to be the copy made by session "
-                                    f"{conclusion.session_key}; one file says nothing of "
-                                    "other devices.")
+        key = conclusion.session_key
+        if conclusion.conclusion == HELD_BY_DEVICES:
+            continue
+        if unread or conclusion.conclusion == UNDETERMINED:
+            why = unread[0] if unread else "; ".join(conclusion.undetermined_copies)
+            conclusion.conclusion = UNDETERMINED
+            conclusion.statement = (f"Whether {ost} is the copy made by session {key} cannot "
+                                    f"be told: {why}.")
+            continue
+        conclusion.conclusion = NOT_THIS_FILE
+        conclusion.statement = (f"{ost} is not shown to be the copy made by session {key}; "
+                                "one file says nothing of other devices.")
     for store in report.files:
         if store.kind == "pst":
             console.warn(f"{ost}: a PST, not an OST: Outlook keeps what it syncs in OSTs")

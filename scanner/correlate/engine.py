@@ -40,6 +40,8 @@ from scanner.correlate.rules import Rule, RuleSet
 from scanner.records import STATUS_OK, STATUS_PARTIAL, ScanReport
 from scanner.timeutil import iso
 
+UNREAD_LISTED = 10          # OSTs not read whole named in the warning; the rest counted
+
 
 @dataclass
 class CorrelateOptions:
@@ -120,16 +122,26 @@ def correlate(
     if fleet.repeated:
         warnings.append(f"{fleet.repeated} cop(ies) found again in other reports of the same "
                         "host (same path and content): each counted once, from the latest scan")
+    unread = [f"{c.host}: {c.path} ({c.status})" for c in fleet.copies if c.status != STATUS_OK]
+    warnings += _unread_warning(unread)
     result = CorrelationResult(
         findings=findings,
         conclusions=conclude(fleet, audit, findings, marked),
         hosts=fleet.hosts, copies=len(fleet.copies), sessions=len(audit.sessions),
         mailboxes=len(audit.by_mailbox), rules=[r.id for r in rules.rules], warnings=warnings,
-        input_warnings=list(audit.warnings),
+        input_warnings=list(audit.warnings), unread_copies=unread,
     )
     if options.timelines:
         result.timelines = timelines(fleet, audit, findings, marked)
     return result
+
+
+def _unread_warning(unread: list[str]) -> list[str]:
+    if not unread:
+        return []
+    more = len(unread) - UNREAD_LISTED
+    return [f"{len(unread)} OST(s) not read whole, their verdicts rest on what could be read: "
+            + ", ".join(unread[:UNREAD_LISTED]) + (f" and {more} more" if more > 0 else "")]
 
 
 def _throttled(audit: AuditSide, scope: _Scope) -> list[str]:

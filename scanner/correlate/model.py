@@ -124,6 +124,7 @@ class CorrelationResult:
     rules: list[str]
     warnings: list[str] = field(default_factory=list)          # from the join
     input_warnings: list[str] = field(default_factory=list)    # from reading the audit inputs
+    unread_copies: list[str] = field(default_factory=list)     # OSTs not read whole
     timelines: list[Timeline] = field(default_factory=list)
 
 

@@ -18,7 +18,7 @@ from scanner.correlate.model import (
     SessionConclusion,
 )
 from scanner.output import write_json, write_jsonl
-from scanner.records import to_jsonable
+from scanner.records import STATUS_OK, to_jsonable
 from scanner.timeutil import iso
 
 FORMATS = ("table", "json", "jsonl", "csv", "timesketch", "html")
@@ -53,6 +53,7 @@ def result_document(result: CorrelationResult) -> dict[str, Any]:
         "findings": to_jsonable(result.findings),
         "warnings": result.warnings,
         "input_warnings": result.input_warnings,
+        "unread_copies": result.unread_copies,
     }
 
 
@@ -105,7 +106,8 @@ def _why(finding: Finding) -> str:
         picked = [e for e in finding.evidence
                   if e.scope == "attribution" and e.outcome in ("contradicts", "neutral")]
     picked = sorted(picked, key=lambda e: -e.weight)[:2] or finding.evidence[:1]
-    return "; ".join(e.note for e in picked)
+    why = "; ".join(e.note for e in picked)
+    return why if finding.ost_status == STATUS_OK else f"OST {finding.ost_status}: {why}"
 
 
 # ---- JSON lines with ECS names ----------------------------------------------------------------
