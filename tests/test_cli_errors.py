@@ -97,12 +97,23 @@ def test_bad_marks_are_usage_errors(options: tuple, said: str) -> None:
 
 
 def test_a_mark_that_names_nothing_is_warned_about() -> None:
+    """The question asked goes unanswered: exit code 1, not a clean 0."""
     code, said = run("correlate", "--audit", AUDIT, "--session", "f3b8d2a6-typo",
                      "--mailbox", "nobody@contoso.example", "-q")
 
-    assert code == exitcodes.OK
+    assert code == exitcodes.PARTIAL
     assert "--session f3b8d2a6-typo: no Sync session has this id" in said
     assert "--mailbox nobody@contoso.example: no Sync session of this mailbox" in said
+
+
+def test_match_with_a_session_it_does_not_know_exits_1() -> None:
+    laptop = CASE / "hosts/LAPTOP-CFO/Users/jdoe/AppData/Local/Microsoft/Outlook"
+
+    code, said = run("match", str(laptop / "jdoe@contoso.example.ost"), "--audit", AUDIT,
+                     "--session", "f3b8d2a6-typo", "-q")
+
+    assert code == exitcodes.PARTIAL
+    assert "--session f3b8d2a6-typo: no Sync session has this id" in said
 
 
 def test_files_that_are_no_outlook_store_are_no_copies(tmp_path: Path) -> None:

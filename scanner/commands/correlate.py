@@ -168,9 +168,8 @@ def correlate_command(
                       else AuditSide([]))
     else:
         reports, audit_side = _from_case(case or DEFAULT_CASE, options.timelines, console)
-    for note in unmatched_marks(marks, session, mailbox, ip, audit_side) + \
-            unknown_egress_hosts(options.egress, reports):
-        console.warn(note)
+    problems += unmatched_marks(marks, session, mailbox, ip, audit_side)    # a typo, most likely
+    problems += unknown_egress_hosts(options.egress, reports)
     result = correlate(reports, audit_side, ruleset, marks, options)
     _finish(result, fmt, output, problems, console)
 
@@ -332,15 +331,16 @@ def match(
     report = scan_path(ost, ScanOptions(host_name=host_name, egress_ip=egress_ip), console)
     side = audit_side_from_log(ingest(audit, console), timelines=fmt == Format.html)
     marks = build_marks(session)
+    problems = [f"{e.path}: {e.stage}: {e.reason}" for e in report.errors
+                if e.stage != LINK_STAGE]
     if session and not any(marks.reasons(view) for view in side.sessions):
-        console.warn(f"no Sync session {', '.join(session)} in the audit inputs")
+        problems.append(f"--session {', '.join(session)}: no Sync session has this id in the "
+                        "audit inputs")
     options = CorrelateOptions(timelines=fmt == Format.html)
     result = correlate([(report.scan_id or ost, report)], side, ruleset, marks, options)
     if session:   # the question was about that session: leave the others out
         result.findings = [f for f in result.findings if f.marked]
     about_this_file(result, ost, report, console)
-    problems = [f"{e.path}: {e.stage}: {e.reason}" for e in report.errors
-                if e.stage != LINK_STAGE]
     problems += [f"{ost}: {store.status}: {store.reason}" for store in report.files
                  if store.status not in (STATUS_OK, STATUS_PARTIAL) and store.kind != "pst"]
     _finish(result, fmt, output, problems, console)
