@@ -157,6 +157,29 @@ def test_collect_refuses_a_bad_report_with_partial_exit(tmp_path: Path) -> None:
     assert _counts(Path(case)) == (1, 0)
 
 
+def test_collect_refuses_audit_inputs_without_records_and_repeats_damage(tmp_path: Path) -> None:
+    """An OST or a scan report given with --audit is refused, not kept as an input; an export
+    collected again says again what its reading found."""
+    not_audit = tmp_path / "mailbox.ost"
+    not_audit.write_bytes(b"!BDN" + bytes(4000))
+    report = _write_report(tmp_path / "host1.json", 1)
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text(_audit(tmp_path).read_text(encoding="utf-8")[:-40], encoding="utf-8")
+    case = str(tmp_path / "case.sqlite")
+    runner = CliRunner()
+
+    first = runner.invoke(app, ["collect", "--case", case, "--audit", str(not_audit),
+                                "--audit", str(report), "--audit", str(cut)])
+    again = runner.invoke(app, ["collect", "--case", case, "--audit", str(cut)])
+
+    assert first.exit_code == exitcodes.PARTIAL
+    assert f"{not_audit}: refused" in first.stderr and f"{report}: refused" in first.stderr
+    with CaseStore(Path(case)) as store:
+        assert [i["source"] for i in store.audit_inputs()] == [str(cut)]
+    assert again.exit_code == exitcodes.PARTIAL
+    assert "looks cut short" in again.stderr and "unchanged" in again.stderr
+
+
 def test_correlate_without_a_case_fails_clearly(tmp_path: Path) -> None:
     missing = str(tmp_path / "nope.sqlite")
 

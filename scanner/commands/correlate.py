@@ -110,9 +110,24 @@ def _collect_audit(store: CaseStore, path: str, console: Console) -> int:
         lambda: {"errors": [_where(e) for e in state.errors][:100],
                  "warnings": [f"{c.source_file}: {w}" for c in state.coverage
                               for w in c.warnings][:100],
-                 "duplicates_dropped": state.duplicates})
+                 "duplicates_dropped": state.duplicates,
+                 "distinct_records": len(state.seen)})
+    if outcome == "refused":
+        console.warn(f"{path}: refused: no audit record found in it, nothing added")
+        return 1
+    if outcome == "unchanged":
+        return _said_before(path, store.audit_summary(digest) or {}, console)
     console.info(f"{path}: {outcome}, {seen:,} MailItemsAccessed events, {added:,} new")
-    return 1 if state.errors else 0
+    return 1 if state.errors or any(c.warnings for c in state.coverage) else 0
+
+
+def _said_before(path: str, summary: dict, console: Console) -> int:
+    """An input already in the case: what its reading found is said again."""
+    said = summary.get("errors", []) + summary.get("warnings", [])
+    for text in said:
+        console.warn(f"{text} (when collected)")
+    console.info(f"{path}: unchanged, already in the case")
+    return 1 if said else 0
 
 
 def _where(error: AuditError) -> str:

@@ -172,11 +172,12 @@ class CaseStore:
         self, source: str, digest: str, events: Iterable[AuditEvent],
         summary: Callable[[], dict[str, Any]],
     ) -> tuple[str, int, int]:
-        """All events of one input in one transaction: ('added' | 'unchanged', seen, added).
+        """All events of one input in one transaction: ('added' | 'unchanged' | 'refused',
+        seen, added). An input whose summary counts no distinct record is refused, not kept.
 
         `summary` is called after the events are read (the reader's errors are known then).
         """
-        if self.db.execute("SELECT 1 FROM audit_inputs WHERE digest=?", (digest,)).fetchone():
+        if self.audit_summary(digest) is not None:
             with self.db:
                 self._log(source, "unchanged", None)
             return "unchanged", 0, 0
@@ -189,10 +190,20 @@ class CaseStore:
                     (event_key(event), event.kind, iso(event.time), event.session_id,
                      event.mailbox_upn, json.dumps(to_jsonable(event), separators=(",", ":"))))
                 added += cursor.rowcount
+            said = summary()
+            if said.get("distinct_records") == 0:
+                self._log(source, "refused", "no audit record found")
+                return "refused", seen, 0
             self.db.execute("INSERT INTO audit_inputs VALUES (?,?,?,?,?,?)",
-                            (digest, source, iso(now_utc()), seen, added, json.dumps(summary())))
+                            (digest, source, iso(now_utc()), seen, added, json.dumps(said)))
             self._log(source, "added", None)
         return "added", seen, added
+
+    def audit_summary(self, digest: str) -> dict[str, Any] | None:
+        """What the reader said of an input already in the case; None when it is not."""
+        row = self.db.execute("SELECT summary FROM audit_inputs WHERE digest=?",
+                              (digest,)).fetchone()
+        return json.loads(row[0]) if row else None
 
     def audit_events(self, kind: str | None = None) -> Iterator[AuditEvent]:
         query = "SELECT document FROM audit_events"
