@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import errno
 import hashlib
+import os
+import re
 import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -38,6 +40,7 @@ HEADER_BYTES = 4096
 HASH_CHUNK = 1 << 20
 SHARING_VIOLATIONS = (32, 33)  # Windows: ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION
 ARGUMENT = "argument"          # found_by of a file given to scan by itself
+DRIVE_NAME = re.compile(r"[a-z](?::|%3a|\$)?", re.I)   # C, C:, C%3A (Velociraptor), C$
 TEXT_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
              (codecs.BOM_UTF16_BE, "utf-16-be"))
 
@@ -67,6 +70,8 @@ def scan_path(path: str | None, options: ScanOptions, console: Console | None = 
 def scan_target(target: Target, options: ScanOptions, console: Console) -> ScanReport:
     report = new_report(target, options)
     report.host = host_context(target, options, report.errors)
+    if report.host.name is None:
+        _warn_host_trees(target, console)
 
     candidates, configured = find_candidates(target, options, report.errors)
     report.registry = configured
@@ -79,6 +84,25 @@ def scan_target(target: Target, options: ScanOptions, console: Console) -> ScanR
 
     report.finished = now_utc()
     return report
+
+
+def host_trees(target: Target) -> list[str]:
+    """Volumes of a folder named like hosts, not drives: a folder of host trees, which one
+    report names as one host."""
+    if target.kind != "folder":
+        return []
+    names = [v for v in target.volumes() if v and not DRIVE_NAME.fullmatch(v)]
+    return names if len(names) > 1 else []
+
+
+def _warn_host_trees(target: Target, console: Console) -> None:
+    names = host_trees(target)
+    if names:
+        first = os.path.join(target.spec.path, names[0])
+        console.warn(f"{target.spec.path}: {len(names)} trees named like hosts "
+                     f"({', '.join(names[:5])}{', …' if len(names) > 5 else ''}) are read as "
+                     "the drives of one unnamed host; for correlate to tell them apart, scan "
+                     f"each on its own (ostscan scan {first} -o {names[0]}.json)")
 
 
 def new_report(target: Target, options: ScanOptions) -> ScanReport:

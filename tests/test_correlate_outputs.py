@@ -15,7 +15,7 @@ from scanner.correlate.auditside import build_audit_side
 from scanner.correlate.engine import CorrelateOptions, correlate
 from scanner.correlate.marking import build_marks
 from scanner.correlate.model import CorrelationResult
-from scanner.correlate.outputs import safe_cell, write_result
+from scanner.correlate.outputs import safe_cell, short_path, write_result
 from scanner.correlate.rules import default_rules_dir, load_rules
 from scanner.records import (
     FolderRecord,
@@ -154,3 +154,11 @@ def test_a_timeline_keeps_the_session_readable_when_a_copy_was_written_years_lat
     assert "2024-03-14T02:37:51Z</text>" in svg and "2024-03-14T02:38:51Z</text>" in svg
     assert "2026-12-03</tspan>" in svg          # drawn at the edge, with its date
     assert "SRV-FILE01: jdoe.ost" in svg
+
+
+def test_a_long_ost_path_keeps_its_host_tree_and_its_file_name() -> None:
+    path = "SRV-FILE01/Users/Administrator/AppData/Local/Microsoft/Outlook/jdoe@contoso.example.ost"
+
+    assert short_path(path, 40) == "SRV-FILE01/…ook/jdoe@contoso.example.ost"
+    assert short_path("C:/x.ost", 40) == "C:/x.ost"
+    assert short_path("A" * 30 + "/" + "b" * 30, 40).startswith("…")

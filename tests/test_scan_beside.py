@@ -83,3 +83,21 @@ def test_a_large_tree_beside_is_walked_only_so_far(tmp_path: Path,
 
     assert error.reason.startswith("at least ")
     assert error.reason.endswith("; add --deep to read them")
+
+
+@pytest.mark.parametrize(("volumes", "warned"), [
+    (("PC-1", "PC-2"), True),              # host trees: one report would name one host
+    (("C", "D"), False),                   # a collection's drives
+    (("C%3A", "D%3A"), False),             # Velociraptor's names for them
+    (("PC-1",), False),                    # one tree is one host
+])
+def test_a_folder_of_host_trees_is_said_to_be_one_host(tmp_path: Path, volumes: tuple,
+                                                        warned: bool) -> None:
+    for volume in volumes:
+        (tmp_path / "case" / volume / "Users/alice/Desktop").mkdir(parents=True)
+
+    result = CliRunner().invoke(app, ["scan", str(tmp_path / "case"), "--no-hash", "-o",
+                                      str(tmp_path / "report.json")])
+
+    said = f"{len(volumes)} trees named like hosts" in result.stderr
+    assert said == warned, result.stderr

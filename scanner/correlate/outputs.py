@@ -71,7 +71,7 @@ def summary(result: CorrelationResult) -> dict[str, Any]:
 def write_table(result: CorrelationResult, stream: TextIO) -> None:
     rows = [("VERDICT", "CONF", "HOST", "OST", "MAILBOX", "SESSION", "RULE", "WHY")]
     for f in sorted(result.findings, key=_table_order):
-        rows.append((f.verdict, f"{f.confidence:.2f}", f.host, _short(f.ost_path, 40),
+        rows.append((f.verdict, f"{f.confidence:.2f}", f.host, short_path(f.ost_path, 40),
                      f.mailbox or "-", _short(f.session_key or f"{f.session_count} sessions", 36),
                      f.rule_ids[0] if f.rule_ids else "-", _why(f)))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]) - 1)]
@@ -92,6 +92,15 @@ def _table_order(finding: Finding) -> tuple:
 
 def _short(text: str, width: int) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1):]
+
+
+def short_path(path: str, width: int) -> str:
+    """A path cut in the middle: its first part (a host tree, a drive) and its end stay."""
+    head = path.split("/", 1)[0]
+    tail = width - len(head) - 2
+    if len(path) <= width or tail < 16:
+        return _short(path, width)
+    return f"{head}/…{path[-tail:]}"
 
 
 def _why(finding: Finding) -> str:
