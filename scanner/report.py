@@ -24,10 +24,22 @@ class ReportError(ValueError):
 
 
 
-def not_json(source: str, error: Exception) -> str:
-    """Why an input given as a scan report is not one; audit exports are given apart."""
+def not_json(source: str, error: Exception, data: bytes = b"") -> str:
+    """Why an input given as a scan report is not one, and which command reads what it is."""
+    if data[:4] == b"!BDN":
+        return (f"{source}: an Outlook data file (OST/PST), not a scan report: run "
+                "`ostscan scan` on it and collect the report that writes")
+    if data[:4] == b"PK\x03\x04":
+        return f"{source}: a zip archive that cannot be opened (cut short or damaged)"
+    if isinstance(error, UnicodeDecodeError) or b"\0" in data[:4096]:
+        return f"{source}: binary data, not a scan report (a JSON document)"
+    audit_like = any(key in data[:1 << 16] for key in (b"CreationTime", b"AuditData"))
+    if not audit_like and isinstance(error, json.JSONDecodeError) \
+            and data.lstrip()[:1] in (b"{", b"["):
+        return f"{source}: JSON cut short or broken ({error}): not a whole scan report"
     return (f"{source}: not JSON: {error} (not a scan report; an audit export is given with "
             "--audit, once for each file or folder)")
+
 
 def report_document(report: ScanReport) -> dict[str, Any]:
     body = to_jsonable(report)

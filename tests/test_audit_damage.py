@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from scanner.audit import ingest as ingest_module
 from scanner.audit.ingest import ingest
 from tests import auditgen
 from tests.auditgen import compact
@@ -108,3 +109,13 @@ def test_a_stray_quote_in_a_row_of_two_lines_costs_no_other_row(tmp_path: Path,
     assert log.distinct_records == 80
     assert [e.reason for e in log.errors if "read stopped" in e.reason] == []
     assert all("universal-newline" not in e.reason for e in log.errors)
+
+
+def test_a_scan_report_given_as_an_audit_export_is_named(tmp_path: Path) -> None:
+    report = tmp_path / "host.json"
+    report.write_text('{\n  "schema_version": "1.0",\n  "document": "ostscan.scan_report",\n'
+                      '  "files": []\n}\n', encoding="utf-8")
+
+    log = ingest([str(report)])
+
+    assert [e.reason for e in log.errors] == [ingest_module.SCAN_REPORT_REASON]

@@ -71,6 +71,8 @@ def test_a_bad_report_is_refused_with_a_reason_and_the_rest_go_in(tmp_path: Path
     (folder / "host2.json").write_text('{"document": "something else"}', encoding="utf-8")
     (folder / "host3.json").write_text("{not json", encoding="utf-8")
     _write_report(folder / "host4.json", 4)
+    (folder / "host5.json").write_text('{"CreationTime":"2024-03-01T08:59:00"}\n{}\n',
+                                       encoding="utf-8")
 
     with CaseStore(tmp_path / "case.sqlite") as store:
         summary = store.collect_reports([str(folder)])
@@ -78,8 +80,8 @@ def test_a_bad_report_is_refused_with_a_reason_and_the_rest_go_in(tmp_path: Path
     assert [Path(p).name for p in summary.added] == ["host1.json", "host4.json"]
     reasons = dict(summary.refused)
     assert "not an ostscan scan report" in reasons[str(folder / "host2.json")]
-    assert "not JSON" in reasons[str(folder / "host3.json")]
-    assert "given with --audit" in reasons[str(folder / "host3.json")]
+    assert "JSON cut short or broken" in reasons[str(folder / "host3.json")]
+    assert "given with --audit" in reasons[str(folder / "host5.json")]
 
 
 def test_reports_inside_a_zip(tmp_path: Path) -> None:

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import re
 
 import pytest
 
 from scanner.records import FolderRecord, ScanReport, StoreFile, TargetInfo
-from scanner.report import ReportError, flat_records, parse_report, report_document
+from scanner.report import (
+    ReportError,
+    flat_records,
+    not_json,
+    parse_report,
+    report_document,
+)
 
 UTC = dt.timezone.utc
 
@@ -72,3 +79,20 @@ def test_values_a_scan_never_writes_are_refused(edit: object, said: str) -> None
 
     with pytest.raises(ReportError, match=re.escape(said)):
         parse_report(document, "a.json")
+
+
+@pytest.mark.parametrize(("data", "said"), [
+    (b"!BDN" + bytes(600), "an Outlook data file (OST/PST), not a scan report"),
+    (b"PK\x03\x04" + bytes(100), "a zip archive that cannot be opened"),
+    (bytes(range(256)), "binary data, not a scan report"),
+    (b'{"schema_version": "1.0", "files": [', "JSON cut short or broken"),
+    (b'{"CreationTime":"2024-03-01T08:59:00"}\n{"CreationTime":"x"}\n', "given with --audit"),
+    (b"CreationDate,UserIds,Operations,AuditData\n", "given with --audit"),
+])
+def test_what_is_given_as_a_report_but_is_not_one_is_named(data: bytes, said: str) -> None:
+    try:
+        json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        error = exc
+
+    assert said in not_json("input", error, data)

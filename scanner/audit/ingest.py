@@ -38,12 +38,15 @@ from scanner.audit.normalize import (
 from scanner.audit.sessions import MailboxCoverage, build_sessions, throttle_windows
 from scanner.audit.sources import SourceError, TextSource, iter_sources
 from scanner.console import Console
+from scanner.records import SCAN_DOCUMENT
 
 if TYPE_CHECKING:
     from scanner.audit.coverage import MailboxTally
 
 EXPORT_LIMITS = (5_000, 50_000)
 MAX_RESULT_COUNT = 50_000_000      # ResultIndex bitmaps: at most 6 MB each
+SCAN_REPORT_REASON = ("an ostscan scan report, not an audit export: give it to `ostscan collect`"
+                      " or `ostscan correlate --report`")
 MAIL_ITEMS_ACCESSED = "mailitemsaccessed"
 
 
@@ -579,12 +582,21 @@ class _FileReader:
         self.state.coverage.append(coverage)
 
 
+    def _is_scan_report(self) -> bool:
+        try:
+            with self.text_source.open_text() as stream:
+                return _is_scan_report_head(stream.read(4096))
+        except (OSError, UnicodeError, EOFError, zlib.error):
+            return False
+
     def _without_record_reason(self) -> str:
         """Why rows held no record: said plainly for a known summary table."""
         reason = (f"{self.without_record} rows or values hold no audit record "
                   "(no Operation/AuditData found)")
-        if self.coverage.format != containers.FORMAT_CSV or self.coverage.records:
+        if self.coverage.records:
             return reason
+        if self.coverage.format != containers.FORMAT_CSV:
+            return SCAN_REPORT_REASON if self._is_scan_report() else reason
         try:
             with self.text_source.open_text() as stream:
                 summary = containers.summary_table(stream.readline())
@@ -596,6 +608,10 @@ class _FileReader:
                 "MailAccessType (Sync cannot be told from Bind) and no folder; read the audit "
                 "records it was made from instead (a Search-UnifiedAuditLog, Purview or "
                 "Get-UAL export)")
+
+
+def _is_scan_report_head(head: str) -> bool:
+    return f'"document": "{SCAN_DOCUMENT}"' in head or f'"document":"{SCAN_DOCUMENT}"' in head
 
 
 def _iso_key(created: str) -> str | None:

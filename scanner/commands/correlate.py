@@ -271,7 +271,7 @@ def _direct_reports(paths: list[str], problems: list[str]) -> Iterator[tuple[str
             yield report_digest(document), parse_report(document, found.source)
         except (ReportError, ValueError) as exc:
             problems.append(str(exc) if isinstance(exc, ReportError)
-                            else not_json(found.source, exc))
+                            else not_json(found.source, exc, found.data or b""))
 
 
 def _from_case(

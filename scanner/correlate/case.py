@@ -116,7 +116,7 @@ class CaseStore:
         try:
             document = json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return self._refuse(source, not_json(source, exc))
+            return self._refuse(source, not_json(source, exc, data))
         try:
             report = parse_report(document, source)
         except ReportError as exc:
