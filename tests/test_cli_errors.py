@@ -142,7 +142,8 @@ def test_collecting_a_place_with_no_report_is_refused(tmp_path: Path) -> None:
 def test_output_never_overwrites_an_input_or_the_case(tmp_path: Path) -> None:
     export = tmp_path / "export.csv"
     export.write_bytes(Path(AUDIT).read_bytes())
-    case = tmp_path / "case.sqlite"
+    (tmp_path / "work").mkdir()
+    case = tmp_path / "work" / "case.sqlite"
     run("collect", "--case", str(case), "--audit", str(export), "-q")
     before = (export.read_bytes(), case.read_bytes())
 
@@ -154,6 +155,18 @@ def test_output_never_overwrites_an_input_or_the_case(tmp_path: Path) -> None:
 
     assert refused == [exitcodes.USAGE] * 3
     assert (export.read_bytes(), case.read_bytes()) == before
+
+
+@pytest.mark.parametrize("command", ["audit", "correlate"])
+def test_output_beside_an_audit_export_is_refused(tmp_path: Path, command: str) -> None:
+    export = tmp_path / "export.csv"
+    export.write_bytes(Path(AUDIT).read_bytes())
+    args = [str(export)] if command == "audit" else ["--audit", str(export)]
+
+    code, said = run(command, *args, "-o", str(tmp_path / "out.json"), "-q")
+
+    assert code == exitcodes.USAGE and "into the evidence" in said
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export.csv"]
 
 
 def test_match_speaks_of_its_one_file_only() -> None:
@@ -211,7 +224,8 @@ def test_what_the_reader_said_of_an_export_survives_the_case(tmp_path: Path) -> 
     header = text.splitlines()[0]
     blank = ",".join('""' if name == "AuditData" else "x" for name in header.split(","))
     export.write_text(text + blank + "\n", encoding="utf-8")
-    case = tmp_path / "case.sqlite"
+    (tmp_path / "work").mkdir()
+    case = tmp_path / "work" / "case.sqlite"
     run("collect", "--case", str(case), "--audit", str(export), "-q")
 
     code, said = run("correlate", "--case", str(case), "-q")
@@ -240,3 +254,15 @@ def test_many_damaged_files_give_a_bounded_warning_list(tmp_path: Path) -> None:
     assert code == exitcodes.PARTIAL
     assert said.count("empty file (0 bytes)") == 25
     assert "and 15 more: every one is in the report" in said
+
+
+def test_a_new_case_is_not_made_beside_an_audit_export(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    export = tmp_path / "export.csv"
+    export.write_bytes(Path(AUDIT).read_bytes())
+    monkeypatch.chdir(tmp_path)
+
+    code, said = run("collect", "--audit", "export.csv", "-q")
+
+    assert code == exitcodes.USAGE and "into the evidence" in said
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export.csv"]

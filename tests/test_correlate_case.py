@@ -123,7 +123,8 @@ def test_an_interrupted_audit_collection_leaves_nothing_half_written(tmp_path: P
 def test_collect_and_correlate_through_the_command_line(tmp_path: Path) -> None:
     reports = [str(_write_report(tmp_path / f"host{n}.json", n)) for n in (1, 2)]
     audit = str(_audit(tmp_path))
-    case = str(tmp_path / "case.sqlite")
+    (tmp_path / "work").mkdir()
+    case = str(tmp_path / "work" / "case.sqlite")       # never beside the evidence
     runner = CliRunner()
 
     first = runner.invoke(app, ["collect", *reports, "--audit", audit, "--case", case, "-q"])
@@ -167,7 +168,8 @@ def test_collect_refuses_audit_inputs_without_records_and_repeats_damage(tmp_pat
     report = _write_report(tmp_path / "host1.json", 1)
     cut = tmp_path / "cut.jsonl"
     cut.write_text(_audit(tmp_path).read_text(encoding="utf-8")[:-40], encoding="utf-8")
-    case = str(tmp_path / "case.sqlite")
+    (tmp_path / "work").mkdir()
+    case = str(tmp_path / "work" / "case.sqlite")
     runner = CliRunner()
 
     first = runner.invoke(app, ["collect", "--case", case, "--audit", str(not_audit),
@@ -197,7 +199,8 @@ def test_correlate_directly_over_reports_and_audit_to_html(tmp_path: Path) -> No
     bad = tmp_path / "bad.json"
     bad.write_text('{"document": "ostscan.scan_report"}', encoding="utf-8")
     audit = str(_audit(tmp_path))
-    out = tmp_path / "report.html"
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / "report.html"          # never beside the evidence
 
     result = CliRunner().invoke(app, [
         "correlate", "--report", report, "--report", str(bad), "--audit", audit,

@@ -122,7 +122,8 @@ def test_the_same_sync_two_weeks_earlier_is_same_mailbox_not_match(
 
 def test_match_command_on_fe01(fe01_ost: Path, tmp_path: Path) -> None:
     audit = _positive_audit(tmp_path)
-    out = tmp_path / "match.jsonl"
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / "match.jsonl"          # never beside the evidence
     runner = CliRunner()
     result = runner.invoke(app, ["match", str(fe01_ost), "--audit", str(audit), "--session",
                                  SESSION, "--format", "jsonl", "-o", str(out), "-q"])

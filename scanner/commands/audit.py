@@ -57,7 +57,7 @@ def audit(
 ) -> None:
     """Read audit-log exports: MailItemsAccessed Sync sessions, folders, client IPs and versions."""
     console = Console(quiet)
-    refuse_overwriting(output, paths, console)
+    refuse_overwriting(output, [], console, evidence=paths)
     if fmt in (AuditFormat.jsonl, AuditFormat.csv) and records != AuditRecords.sessions \
             and mailbox is None:
         raise typer.Exit(_stream_events(paths, fmt, kind, output, console))

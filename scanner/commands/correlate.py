@@ -70,6 +70,8 @@ def collect(
     if not reports and not audit:
         console.error("nothing to collect: give report paths and/or --audit PATH")
         raise typer.Exit(exitcodes.USAGE)
+    if not os.path.exists(case):      # a new case is not made beside the evidence
+        refuse_overwriting(case, reports or [], console, evidence=audit)
     try:
         store = CaseStore(case)
     except CaseError as exc:
@@ -168,7 +170,7 @@ def correlate_command(
 ) -> None:
     """Pair every OST with the Sync sessions of its mailbox: verdicts, evidence, exposure."""
     console = Console(quiet)
-    refuse_overwriting(output, [*report, *audit, case or DEFAULT_CASE], console)
+    refuse_overwriting(output, [*report, case or DEFAULT_CASE], console, evidence=audit)
     if case and (report or audit):
         console.error("--case does not combine with --report/--audit: add them to the case "
                       "with `ostscan collect`, or leave out --case")
@@ -334,7 +336,7 @@ def match(
     from scanner.scan import ScanOptions, scan_path
 
     console = Console(quiet)
-    refuse_overwriting(output, [ost, *audit], console)
+    refuse_overwriting(output, [], console, evidence=[ost, *audit])
     ruleset = _rules_or_exit(rules, console)
     if os.path.isdir(ost):
         console.error(f"{ost}: a folder; match takes one OST file (for a folder: ostscan scan, "

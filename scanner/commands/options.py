@@ -38,17 +38,25 @@ def ip_address(value: str | None) -> str | None:
         raise typer.BadParameter(f"{value!r} is not an IPv4 or IPv6 address") from None
 
 
-def refuse_overwriting(output: str | None, inputs: list[str], console: Console) -> None:
-    """`-o` must not name an input, the case, or a place inside an input folder: evidence and
-    cases are never overwritten."""
+def refuse_overwriting(output: str | None, inputs: list[str], console: Console,
+                       evidence: list[str] | None = None) -> None:
+    """`-o` must not name an input or the case, nor land inside an input folder, nor beside a
+    file of `evidence` (OSTs, audit exports): evidence and cases are never overwritten, and
+    nothing is written beside evidence."""
     if output in (None, "-"):
         return
     target = os.path.realpath(output)
-    for given in inputs:
-        if not given or not os.path.exists(given):
+    for given in [*inputs, *(evidence or [])]:
+        if not given or given == "-" or not os.path.exists(given):
             continue
         real = os.path.realpath(given)
         if target == real or (os.path.isdir(real) and inside(output, real)):
             console.error(f"{output}: would overwrite or write into an input ({given}); "
+                          "write elsewhere")
+            raise typer.Exit(exitcodes.USAGE)
+    for given in evidence or []:
+        if given and given != "-" and os.path.isfile(given) and \
+                os.path.dirname(target) == os.path.dirname(os.path.realpath(given)):
+            console.error(f"{output}: would be written beside {given}, into the evidence; "
                           "write elsewhere")
             raise typer.Exit(exitcodes.USAGE)
