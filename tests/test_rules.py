@@ -179,3 +179,14 @@ def test_rules_check_command(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["rules", "check", "--rules", str(tmp_path)])
     assert bad.exit_code == exitcodes.INVALID
     assert f"{tmp_path / 'broken.yml'}:" in bad.output
+
+
+def test_a_rules_folder_without_rules_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("rules go here\n", encoding="utf-8")
+
+    result = CliRunner().invoke(app, ["correlate", "--rules", str(tmp_path), "--audit",
+                                      str(Path(__file__).resolve().parent.parent
+                                          / "fixtures/example-case/audit/purview-export.csv")])
+
+    assert result.exit_code == exitcodes.INVALID
+    assert "no rule files (*.yml, *.yaml) in this folder" in result.stderr

@@ -195,7 +195,10 @@ def load_rules(folders: Iterable[str | Path]) -> RuleSet:
         if not folder.is_dir():
             errors.append(RuleError(str(folder), 0, "not a folder of rules"))
             continue
-        for path in sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]):
+        files = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
+        if not files:
+            errors.append(RuleError(str(folder), 0, "no rule files (*.yml, *.yaml) in this folder"))
+        for path in files:
             rule, found = load_rule_file(path)
             errors.extend(found)
             if rule is not None:
