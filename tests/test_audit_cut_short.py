@@ -133,3 +133,17 @@ def test_two_processes_find_the_cut_at_the_end_only(tmp_path: Path,
     assert len(_cut_lines(cut_log)) == 1
     assert f"line {len(records) + (writer is _csv):,})" in _cut_lines(cut_log)[0]
     assert _cut_lines(whole_log) == []
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\n\n  \n"])
+def test_a_cut_last_line_followed_by_a_newline_is_found(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        ending: str) -> None:
+    records = _records(20, True)
+    path = auditgen.write_bytes(tmp_path, "cut.jsonl", (_json_lines(records, 0.5)
+                                                        + ending).encode())
+    monkeypatch.setattr(bulk, "BLOCK_SIZE", 4096)
+
+    log = ingest([str(path)])
+
+    assert [w.split(":")[0] for w in _cut_lines(log)] == [f"{CUT} (line {len(records)})"]

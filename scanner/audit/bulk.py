@@ -264,7 +264,7 @@ def _json_lines(raw: BinaryIO, rest: bytes, number: int, end: RangeEnd,
                 first: RawRecord | None = None) -> Iterator[RawRecord | RecordBatch]:
     if first is not None:
         yield first
-    last: tuple[bytes, int] | None = None       # the last block with a line that is not blank
+    last: tuple[int, bytes] | None = None      # number and text of the last line not blank
     for block in _blocks(raw, rest):
         lines = _lines(block)
         starts = _line_starts(lines) if lines is not None else None
@@ -278,25 +278,26 @@ def _json_lines(raw: BinaryIO, rest: bytes, number: int, end: RangeEnd,
         else:
             yield from _json_block(lines, number, starts, heads)
             number += len(starts)
-        if not block.isspace():
-            last = block, number
+        last = _last_line(block, number) or last
     end.next_line = number
     if not end.input_end:
         return
-    if last is not None:
-        yield from _cut_last_line(*last)
-    elif first is not None and not containers.whole_json(first.text or ""):
-        yield RawRecord(first.line, cut_short=True)
+    if last is None and first is not None:
+        last = first.line, (first.text or "").encode()
+    if last is not None and not containers.whole_json(last[1]):
+        yield RawRecord(last[0], cut_short=True)
 
 
-def _cut_last_line(block: bytes, next_line: int) -> Iterator[RawRecord]:
-    """The mark of an input cut short when the last line of its last block is not whole
-    JSON; `next_line` is the number of the line after the block."""
-    kept = block.rstrip()
-    start = kept.rfind(b"\n") + 1
-    if not containers.whole_json(kept[start:]):
-        yield RawRecord(next_line - block.count(b"\n", start) - (not block.endswith(b"\n")),
-                        cut_short=True)
+def _last_line(block: bytes, next_line: int) -> tuple[int, bytes] | None:
+    """The number and text of a block's last line that is not blank (None when all are);
+    `next_line` is the number of the line after the block, which starts with a newline."""
+    end = len(block) - block.endswith(b"\n") - block.endswith(b"\r\n")
+    if block[end - 1:end].isspace():
+        end = len(block.rstrip())            # blank lines at the end: rare, so a copy is fine
+    start = block.rfind(b"\n", 0, end) + 1
+    if start >= end:
+        return None
+    return next_line - block.count(b"\n", start) - (not block.endswith(b"\n")), block[start:end]
 
 
 def _line_starts(block: bytes) -> list[int]:
