@@ -94,11 +94,14 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1):]
 
 
+PROFILE_ROOTS = ("users", "documents and settings")     # not a volume: no need to keep them
+
+
 def short_path(path: str, width: int) -> str:
     """A path cut in the middle: its first part (a host tree, a drive) and its end stay."""
     head = path.split("/", 1)[0]
     tail = width - len(head) - 2
-    if len(path) <= width or tail < 16:
+    if len(path) <= width or tail < 16 or head.lower() in PROFILE_ROOTS:
         return _short(path, width)
     return f"{head}/…{path[-tail:]}"
 
