@@ -162,7 +162,8 @@ class ScanError:
     """Damage as data: what could not be done, where, and why. The scan went on."""
 
     path: str
-    stage: str                       # discover | stat | hash | parse | registry | host
+    stage: str                       # discover | stat | hash | parse | registry | host; and
+                                     # link, not-searched: said, but no damage
     reason: str
 
 
