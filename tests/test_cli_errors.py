@@ -116,7 +116,7 @@ def test_match_with_a_session_it_does_not_know_exits_1() -> None:
     assert "--session f3b8d2a6-typo: no Sync session has this id" in said
 
 
-def test_files_that_are_no_outlook_store_are_no_copies(tmp_path: Path) -> None:
+def test_files_that_are_no_store_are_no_copies_but_an_empty_ost_is_unread(tmp_path: Path) -> None:
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     (evidence / "page.pst").write_text("<html>not a store</html>")
@@ -124,10 +124,17 @@ def test_files_that_are_no_outlook_store_are_no_copies(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
     run("scan", str(evidence), "-o", str(report), "-q")
 
-    code, said = run("correlate", "--report", str(report), "--audit", AUDIT)
+    code, said = run("correlate", "--report", str(report), "--audit", AUDIT,
+                     "--ip", "198.51.100.77")
 
-    assert code == exitcodes.OK
+    # no copy to pair, but an OST that could not be read: the session's copy may be that one
+    assert code == exitcodes.PARTIAL
     assert "1 host(s), 0 OST(s)" in said
+    assert "1 OST(s) not read whole" in said and "empty.ost (empty)" in said
+    assert "page.pst" not in said
+    assert "[undetermined]" in CliRunner().invoke(app, [
+        "correlate", "--report", str(report), "--audit", AUDIT, "--ip", "198.51.100.77",
+        "-q"]).stdout
 
 
 def test_collecting_a_place_with_no_report_is_refused(tmp_path: Path) -> None:
@@ -198,6 +205,9 @@ def test_match_on_a_file_it_cannot_read_whole_is_undetermined(tmp_path: Path,
     assert "[undetermined] Whether" in result.stdout and "cannot be told" in result.stdout
     assert "[not-this-file]" not in result.stdout
     assert f"{cut}: " in result.stderr
+    document = json.loads(CliRunner().invoke(app, [
+        "match", str(cut), "--audit", AUDIT, "--format", "json", "-q"]).stdout)
+    assert [": cut.ost (" in u for u in document["unread_copies"]] == [True]
 
 
 def test_correlate_names_a_damaged_copy_and_exits_1(tmp_path: Path) -> None:

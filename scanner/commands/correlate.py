@@ -358,9 +358,19 @@ def match(
     if session:   # the question was about that session: leave the others out
         result.findings = [f for f in result.findings if f.marked]
     about_this_file(result, ost, report, console)
-    problems += [f"{ost}: {store.status}: {store.reason}" for store in report.files
-                 if store.status not in (STATUS_OK, STATUS_PARTIAL) and store.kind != "pst"]
+    problems += _unread_file(ost, report, result)
     _finish(result, fmt, output, problems, console)
+
+
+def _unread_file(ost: str, report: ScanReport, result: CorrelationResult) -> list[str]:
+    """The file given to match, when it could not be read whole: listed as unread, and why."""
+    unread = [store for store in report.files
+              if store.status not in (STATUS_OK, STATUS_PARTIAL) and store.kind != "pst"]
+    for store in unread:
+        entry = f"{host_name(report)}: {store.path} ({store.status})"
+        if entry not in result.unread_copies:
+            result.unread_copies.append(entry)
+    return [f"{ost}: {store.status}: {store.reason}" for store in unread]
 
 
 def about_this_file(result: CorrelationResult, ost: str, report: ScanReport,

@@ -103,6 +103,15 @@ def copies_from_report(
         yield _copy(report, report_id, index, store, host, versions, egress_ips)
 
 
+def unreadable_osts(report: ScanReport) -> Iterator[str]:
+    """Files named as OSTs that are no store at all (empty, no PFF signature): no copy to pair,
+    but one that may have been (a locked OST that a collection copied as 0 bytes)."""
+    host = host_name(report)
+    for store in report.files:
+        if store.status in (STATUS_EMPTY, STATUS_NOT_PFF) and store.path.lower().endswith(".ost"):
+            yield f"{host}: {store.path} ({store.status})"
+
+
 def _copy(
     report: ScanReport, report_id: str, index: int, store: StoreFile, host: str,
     versions: set[str], egress_ips: set[str],

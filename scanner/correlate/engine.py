@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.correlate.auditside import AuditSide, SessionView
 from scanner.correlate.conclusions import conclude, timelines
-from scanner.correlate.copies import OstCopy, copies_from_report, folder_key_text, host_name
+from scanner.correlate.copies import (
+    OstCopy,
+    copies_from_report,
+    folder_key_text,
+    host_name,
+    unreadable_osts,
+)
 from scanner.correlate.evidence import (
     AuditParty,
     attribution_evidence,
@@ -57,6 +63,7 @@ class Fleet:
     scans_from: Any
     scans_to: Any
     repeated: int = 0     # copies seen again in another report of the same host
+    unreadable: list[str] = field(default_factory=list)   # OSTs that are no store: unread
 
 
 def collect_copies(
@@ -66,6 +73,7 @@ def collect_copies(
     count as two devices. Hosts are counted by name; a repeated copy (same host, path and
     content) is taken from the latest scan."""
     latest: dict[tuple, OstCopy] = {}
+    unreadable: list[str] = []
     seen = 0
     hosts: set[str] = set()
     starts, ends = [], []
@@ -75,12 +83,13 @@ def collect_copies(
             key = _same_copy(copy)
             if key not in latest or _newer(copy, latest[key]):
                 latest[key] = copy
+        unreadable += unreadable_osts(report)
         hosts.add(host_name(report).lower())
         starts.append(report.started)
         ends.append(report.finished or report.started)
     copies = list(latest.values())
     return Fleet(copies, len(hosts), min(starts, default=None), max(ends, default=None),
-                 repeated=seen - len(copies))
+                 repeated=seen - len(copies), unreadable=sorted(set(unreadable)))
 
 
 def _same_copy(copy: OstCopy) -> tuple:
@@ -123,6 +132,7 @@ def correlate(
         warnings.append(f"{fleet.repeated} cop(ies) found again in other reports of the same "
                         "host (same path and content): each counted once, from the latest scan")
     unread = [f"{c.host}: {c.path} ({c.status})" for c in fleet.copies if c.status != STATUS_OK]
+    unread += fleet.unreadable
     warnings += _unread_warning(unread)
     result = CorrelationResult(
         findings=findings,
