@@ -98,7 +98,7 @@ def host_trees(target: Target) -> list[str]:
 def _warn_host_trees(target: Target, console: Console) -> None:
     names = host_trees(target)
     if names:
-        first = os.path.join(target.spec.path, names[0])
+        first = target.local_path(names[0]) or os.path.join(target.spec.path, names[0])
         console.warn(f"{target.spec.path}: {len(names)} trees named like hosts "
                      f"({', '.join(names[:5])}{', …' if len(names) > 5 else ''}) are read as "
                      "the drives of one unnamed host; for correlate to tell them apart, scan "

@@ -3,6 +3,8 @@ it says how many there are and where, so that no evidence is left out unsaid."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -101,3 +103,20 @@ def test_a_folder_of_host_trees_is_said_to_be_one_host(tmp_path: Path, volumes: 
 
     said = f"{len(volumes)} trees named like hosts" in result.stderr
     assert said == warned, result.stderr
+
+
+def test_host_trees_deeper_down_are_named_with_their_folders(tmp_path: Path) -> None:
+    case = tmp_path / "case"
+    for host in ("PC-1", "PC-2"):
+        (case / "hosts" / host / "Users/alice/Desktop").mkdir(parents=True)
+    (case / "C/Users/bob").mkdir(parents=True)           # a drive right below the case folder
+
+    result = CliRunner().invoke(app, ["scan", str(case), "--no-hash", "-o",
+                                      str(tmp_path / "report.json")])
+
+    target = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["target"]
+    assert target["description"] == (
+        f"folder {case} (volumes: C:, PC-1 = hosts{os.sep}PC-1, PC-2 = hosts{os.sep}PC-2)")
+    command = f"ostscan scan {case / 'hosts' / 'PC-1'} -o PC-1.json"
+    assert command in result.stderr
+    assert (case / "hosts" / "PC-1").is_dir()

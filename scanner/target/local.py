@@ -237,6 +237,15 @@ class LocalTarget(Target):
         return self.host_path(path)
 
 
+def volume_label(name: str, folder: str, root: str) -> str:
+    """A volume as the description names it, with its folder when that lies deeper than `root`'s
+    own sub-folders: report paths start at the volume name (`HOST-1/Users/…`), not the folder."""
+    where = os.path.relpath(folder, root)
+    if name == "":
+        return "(root)"
+    return f"{name} = {where}" if os.sep in where else name
+
+
 def open_folder(path: str) -> LocalTarget:
     if not os.path.isdir(path):
         raise TargetError(f"{path}: not a folder")
@@ -251,7 +260,7 @@ def open_folder(path: str) -> LocalTarget:
                              f"folder {path} (no system-drive layout: every file searched)")
         target.loose = True
         return target
-    names = ", ".join(v or "(root)" for v in sorted(volumes))
+    names = ", ".join(volume_label(v, volumes[v], path) for v in sorted(volumes))
     description = f"{layout} {path} (volumes: {names})"
     if "" not in volumes:
         volumes[REST] = path     # what lies beside the drives, for --deep
