@@ -177,11 +177,16 @@ def test_output_beside_an_audit_export_is_refused(tmp_path: Path, command: str) 
 
 
 def test_match_speaks_of_its_one_file_only() -> None:
+    """The laptop's own copy was written while the attacker's session ran: only its egress
+    address (not the session's) rules out that the session fed it."""
     laptop = CASE / "hosts/LAPTOP-CFO/Users/jdoe/AppData/Local/Microsoft/Outlook"
-    result = CliRunner().invoke(app, [
-        "match", str(laptop / "jdoe@contoso.example.ost"), "--audit", AUDIT,
-        "--session", "f3b8d2a6-5e0c-4a97-b1d3-9c7e2f4a6b05", "-q"])
+    ask = ["match", str(laptop / "jdoe@contoso.example.ost"), "--audit", AUDIT,
+           "--session", "f3b8d2a6-5e0c-4a97-b1d3-9c7e2f4a6b05", "-q"]
+    unknown = CliRunner().invoke(app, ask)
+    result = CliRunner().invoke(app, [*ask, "--egress-ip", "203.0.113.24"])
 
+    assert unknown.exit_code == exitcodes.OK
+    assert "[undetermined]" in unknown.stdout and "may have fed it" in unknown.stdout
     assert result.exit_code == exitcodes.OK
     assert "[not-this-file]" in result.stdout and "off-fleet" not in result.stdout
     code, said = run("match", str(laptop), "--audit", AUDIT)

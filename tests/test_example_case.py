@@ -108,3 +108,26 @@ def test_findings_have_the_same_ids_with_and_without_a_case(tmp_path: Path) -> N
     ids = [sorted(f["finding_id"] for f in json.loads(r.stdout)["findings"])
            for r in (direct, cased)]
     assert ids[0] == ids[1] and len(ids[0]) == 9      # 3 match, 6 same-mailbox
+
+
+def test_the_victims_own_sessions_are_not_called_off_fleet(tmp_path: Path) -> None:
+    """Marked by mailbox, the victim's own sessions ran while the laptop's copy was written:
+    without the laptop's egress address they cannot be ruled out; with it they are its own."""
+    reports = []
+    for host in sorted((CASE / "hosts").iterdir()):
+        out = tmp_path / f"{host.name}.json"
+        CliRunner().invoke(app, ["scan", str(host), "--host-name", host.name, "-o", str(out),
+                                 "-q"])
+        reports += ["--report", str(out)]
+    ask = ["correlate", *reports, "--audit", str(CASE / "audit/purview-export.csv"),
+           "--mailbox", "jdoe@contoso.example", "--format", "json", "-q"]
+
+    def conclusions(*extra: str) -> dict[str, str]:
+        document = json.loads(CliRunner().invoke(app, [*ask, *extra]).stdout)
+        return {c["session_key"][:8]: c["conclusion"] for c in document["conclusions"]}
+
+    assert conclusions() == {"6a0f3c2e": "held-by-collected-devices",
+                             "d94b1e07": "undetermined", "0e7c5a93": "undetermined",
+                             "f3b8d2a6": "held-by-collected-devices"}
+    assert set(conclusions("--egress", "LAPTOP-CFO=203.0.113.24").values()) == {
+        "held-by-collected-devices"}
