@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import os
 import sys
+from collections import Counter
 
 import typer
 
@@ -13,7 +14,17 @@ from scanner.commands.options import ip_address, seconds_allowed, writable_outpu
 from scanner.console import Console
 from scanner.discovery import LINK_STAGE, NOT_SEARCHED_STAGE, profiles_in_users_folders
 from scanner.output import inside, open_output, write_json, write_jsonl
-from scanner.records import STATUS_MISSING, STATUS_OK, ScanReport
+from scanner.records import (
+    STATUS_EMPTY,
+    STATUS_LOCKED,
+    STATUS_MISSING,
+    STATUS_NOT_PFF,
+    STATUS_OK,
+    STATUS_UNREADABLE,
+    STATUSES,
+    ScanReport,
+    StoreFile,
+)
 from scanner.report import flat_records, report_document
 from scanner.scan import ScanOptions, scan_target
 from scanner.target.base import Target, TargetError
@@ -111,9 +122,8 @@ def write_report(report: ScanReport, output: str | None, fmt: ReportFormat,
 
 
 def summarise(report: ScanReport, console: Console) -> None:
-    stores = [f for f in report.files if f.status != STATUS_MISSING]
     bad = [f for f in report.files if f.status not in (STATUS_OK, STATUS_MISSING)]
-    console.info(f"{len(stores)} Outlook data file(s) found in {report.target.description}")
+    console.info(summary_line(report))
     lines = [f"{store.path}: {store.status}: {shorten(store.reason)}" for store in bad]
     paths = {store.path for store in bad}
     lines += [f"{error.path or '(target root)'}: {error.stage}: {shorten(error.reason)}"
@@ -125,6 +135,32 @@ def summarise(report: ScanReport, console: Console) -> None:
 
 
 WARNING_LINES = 25
+NOT_STORES = (STATUS_NOT_PFF, STATUS_EMPTY)          # examined, and no Outlook data file
+UNKNOWN = (STATUS_LOCKED, STATUS_UNREADABLE)         # may be one: its header was never read
+
+
+def summary_line(report: ScanReport) -> str:
+    """What was examined, said truthfully: a file that is not PFF is not counted as found."""
+    examined = [f for f in report.files if f.status != STATUS_MISSING]
+    if report.target.kind == "file" and len(examined) == 1:
+        status = examined[0].status
+        what = ("not an Outlook data file" if status in NOT_STORES else
+                "could not be read" if status in UNKNOWN else "an Outlook data file")
+        return f"1 file examined: {what} ({status})"
+    stores = [f for f in examined if f.status not in NOT_STORES]
+    others = [f for f in examined if f.status in NOT_STORES]
+    line = f"{len(stores)} Outlook data file(s) found{by_status(stores)} in " \
+        f"{report.target.description}"
+    if others:
+        line += f"; {len(others)} other file(s) examined, not Outlook data files" \
+            f"{by_status(others)}"
+    return line
+
+
+def by_status(files: list[StoreFile]) -> str:
+    counts = Counter(f.status for f in files)
+    said = [f"{counts[status]} {status}" for status in STATUSES if counts[status]]
+    return f" ({', '.join(said)})" if said else ""
 
 
 def shorten(text: str | None, limit: int = 240) -> str:
