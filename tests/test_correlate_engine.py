@@ -242,7 +242,11 @@ def test_egress_csv_in_velociraptor_client_list_form(tmp_path: Path) -> None:
     path = tmp_path / "clients.csv"
     path.write_text("client_id,Hostname,OS,LastIP\n"
                     "C.1,LAPTOP-VICTIM,windows,192.0.2.10:51234\n"
-                    "C.2,Laptop-Other,windows,[2001:db8::7]:443\n", encoding="utf-8")
+                    "C.2,Laptop-Other,windows,[2001:db8::7]:443\n"
+                    "C.3,LAPTOP-TYPO,windows,notanip\n", encoding="utf-8")
+    problems: list[str] = []
 
-    assert read_egress_csv(str(path)) == {"laptop-victim": "192.0.2.10",
-                                         "laptop-other": "2001:db8::7"}
+    assert read_egress_csv(str(path), problems) == {"laptop-victim": "192.0.2.10",
+                                                    "laptop-other": "2001:db8::7"}
+    assert problems == [f"{path}:4: 'notanip' is not an IP address; host LAPTOP-TYPO has no "
+                        "egress address"]

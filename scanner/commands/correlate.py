@@ -176,9 +176,9 @@ def correlate_command(
                       "with `ostscan collect`, or leave out --case")
         raise typer.Exit(exitcodes.USAGE)
     ruleset = _rules_or_exit(rules, console)
-    options = _options_or_exit(egress, egress_csv, unrelated_limit, fmt, console)
-    marks = _marks_or_exit(session, ip, mailbox, since, until, console)
     problems: list[str] = []
+    options = _options_or_exit(egress, egress_csv, unrelated_limit, fmt, console, problems)
+    marks = _marks_or_exit(session, ip, mailbox, since, until, console)
     if report or audit:
         reports = list(_direct_reports(report, problems))
         audit_side = (audit_side_from_log(ingest(audit, console), options.timelines) if audit
@@ -225,10 +225,11 @@ def _rules_or_exit(extra: list[str], console: Console) -> RuleSet:
 
 
 def _options_or_exit(
-    egress: list[str], egress_csv: str | None, limit: int, fmt: Format, console: Console
+    egress: list[str], egress_csv: str | None, limit: int, fmt: Format, console: Console,
+    problems: list[str],
 ) -> CorrelateOptions:
     try:
-        hosts = read_egress_csv(egress_csv) if egress_csv else {}
+        hosts = read_egress_csv(egress_csv, problems) if egress_csv else {}
         hosts.update(parse_egress(egress))
     except OSError as exc:
         console.error(f"{egress_csv}: cannot read: {exc.strerror or exc}")

@@ -274,8 +274,9 @@ EGRESS_IP_COLUMNS = ("ip", "egress_ip", "public_ip", "publicip", "last_ip", "las
                      "ip_address", "address")
 
 
-def read_egress_csv(path: str) -> dict[str, str]:
-    """A CSV of host and public IP (Velociraptor's client list has Hostname and LastIP...)."""
+def read_egress_csv(path: str, problems: list[str]) -> dict[str, str]:
+    """A CSV of host and public IP (Velociraptor's client list has Hostname and LastIP...); a
+    row whose address is not an IP is left out and said in `problems`."""
     with open(path, encoding="utf-8-sig", newline="") as handle:
         rows = csv.DictReader(handle)
         columns = {c.strip().lower(): c for c in rows.fieldnames or []}
@@ -284,10 +285,19 @@ def read_egress_csv(path: str) -> dict[str, str]:
         if host_col is None or ip_col is None:
             raise ValueError(f"{path}: needs a host column and an IP column, "
                              f"found {sorted(columns)}")
-        return {
-            row[host_col].strip().lower(): normal_ip(_strip_port(row[ip_col]))
-            for row in rows if row.get(host_col) and row.get(ip_col)
-        }
+        egress: dict[str, str] = {}
+        for row in rows:
+            if not row.get(host_col) or not row.get(ip_col):
+                continue
+            address = normal_ip(_strip_port(row[ip_col]))
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                problems.append(f"{path}:{rows.line_num}: {row[ip_col].strip()!r} is not an IP "
+                                f"address; host {row[host_col].strip()} has no egress address")
+                continue
+            egress[row[host_col].strip().lower()] = address
+        return egress
 
 
 def _strip_port(text: str) -> str:
