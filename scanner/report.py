@@ -24,8 +24,19 @@ class ReportError(ValueError):
 
 
 
+JSONL_REPORT = ("a scan report in JSON lines (scan --format jsonl): collect and correlate read "
+                "the JSON document that `ostscan scan` writes by default (--format json)")
+
+
+def is_jsonl_report(first_line: bytes) -> bool:
+    """Whether the first line of a file is a record of a scan report written as JSON lines."""
+    return b'"ostscan.scan_id"' in first_line and first_line.lstrip().startswith(b"{")
+
+
 def not_json(source: str, error: Exception, data: bytes = b"") -> str:
     """Why an input given as a scan report is not one, and which command reads what it is."""
+    if is_jsonl_report(data[:data.find(b"\n") + 1 or 1 << 16]):
+        return f"{source}: {JSONL_REPORT}"
     if data[:4] == b"!BDN":
         return (f"{source}: an Outlook data file (OST/PST), not a scan report: run "
                 "`ostscan scan` on it and collect the report that writes")

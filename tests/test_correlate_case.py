@@ -73,6 +73,10 @@ def test_a_bad_report_is_refused_with_a_reason_and_the_rest_go_in(tmp_path: Path
     _write_report(folder / "host4.json", 4)
     (folder / "host5.json").write_text('{"CreationTime":"2024-03-01T08:59:00"}\n{}\n',
                                        encoding="utf-8")
+    (folder / "host6.jsonl").write_text('{"schema_version":"1.0","ostscan.scan_id":"s"}\n',
+                                        encoding="utf-8")
+    (folder / "audit.jsonl").write_text('{"CreationTime":"2024-03-01T08:59:00"}\n',
+                                        encoding="utf-8")
 
     with CaseStore(tmp_path / "case.sqlite") as store:
         summary = store.collect_reports([str(folder)])
@@ -82,6 +86,8 @@ def test_a_bad_report_is_refused_with_a_reason_and_the_rest_go_in(tmp_path: Path
     assert "not an ostscan scan report" in reasons[str(folder / "host2.json")]
     assert "JSON cut short or broken" in reasons[str(folder / "host3.json")]
     assert "given with --audit" in reasons[str(folder / "host5.json")]
+    assert "scan --format jsonl" in reasons[str(folder / "host6.jsonl")]
+    assert str(folder / "audit.jsonl") not in reasons
 
 
 def test_reports_inside_a_zip(tmp_path: Path) -> None:

@@ -88,6 +88,8 @@ def test_values_a_scan_never_writes_are_refused(edit: object, said: str) -> None
     (b'{"schema_version": "1.0", "files": [', "JSON cut short or broken"),
     (b'{"CreationTime":"2024-03-01T08:59:00"}\n{"CreationTime":"x"}\n', "given with --audit"),
     (b"CreationDate,UserIds,Operations,AuditData\n", "given with --audit"),
+    (b'{"schema_version":"1.0","ostscan.scan_id":"x","ostscan.record":"file"}\n{}\n',
+     "a scan report in JSON lines (scan --format jsonl)"),
 ])
 def test_what_is_given_as_a_report_but_is_not_one_is_named(data: bytes, said: str) -> None:
     try:

@@ -21,7 +21,7 @@ from typing import Any
 
 from scanner.audit.events import AuditEvent, BoundItem
 from scanner.records import ScanReport, to_jsonable
-from scanner.report import ReportError, not_json, parse_report
+from scanner.report import JSONL_REPORT, ReportError, is_jsonl_report, not_json, parse_report
 from scanner.timeutil import iso, now_utc, parse_iso
 
 CASE_SCHEMA_VERSION = "1.0"
@@ -266,10 +266,21 @@ def _path_sources(path: str) -> Iterator[ReportSource]:
         for found in sorted(Path(path).rglob("*")):
             if found.is_file() and found.suffix.lower() in (".json", ".zip"):
                 yield from _file_sources(str(found))
+            elif found.suffix.lower() == ".jsonl" and _scan_report_lines(found):
+                yield ReportSource(str(found), None, f"{found}: {JSONL_REPORT}")
     elif os.path.exists(path):
         yield from _file_sources(path)
     else:
         yield ReportSource(path, None, f"{path}: no such file or folder")
+
+
+def _scan_report_lines(path: Path) -> bool:
+    """Whether a .jsonl file is a scan report written with --format jsonl (its first line)."""
+    try:
+        with path.open("rb") as handle:
+            return is_jsonl_report(handle.readline(1 << 16))
+    except OSError:
+        return False
 
 
 def _file_sources(path: str) -> Iterator[ReportSource]:
