@@ -142,8 +142,23 @@ def test_collecting_a_place_with_no_report_is_refused(tmp_path: Path) -> None:
 
     code, said = run("collect", str(tmp_path / "empty"), "--case", str(tmp_path / "c.sqlite"))
 
-    assert code == exitcodes.PARTIAL
+    assert code == exitcodes.FAILED                # nothing readable at all, as audit says
     assert "empty: no scan report in it" in said
+    assert "no case was made" in said and not (tmp_path / "c.sqlite").exists()
+
+
+def test_collect_audit_of_an_empty_folder_is_said(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "work").mkdir()
+    case = tmp_path / "work" / "c.sqlite"
+    report = tmp_path / "work" / "r.json"
+    run("scan", str(CASE / "hosts" / "WS-HR02"), "-o", str(report), "-q")
+
+    code, said = run("collect", str(report), "--audit", str(tmp_path / "empty"),
+                     "--case", str(case))
+
+    assert code == exitcodes.PARTIAL
+    assert "empty: no file in this folder or below it" in said and case.exists()
 
 
 def test_output_never_overwrites_an_input_or_the_case(tmp_path: Path) -> None:

@@ -70,7 +70,8 @@ def collect(
     if not reports and not audit:
         console.error("nothing to collect: give report paths and/or --audit PATH")
         raise typer.Exit(exitcodes.USAGE)
-    if not os.path.exists(case):      # a new case is not made beside the evidence
+    new_case = not os.path.exists(case)
+    if new_case:                      # a new case is not made beside the evidence
         refuse_overwriting(case, reports or [], console, evidence=audit)
     try:
         store = CaseStore(case)
@@ -80,23 +81,36 @@ def collect(
     try:
         with store:
             summary = store.collect_reports(reports or [])
-            audit_failed = sum(_collect_audit(store, p, console) for p in _audit_files(audit))
+            files, empty = _audit_files(audit, console)
+            audit_failed = empty + sum(_collect_audit(store, p, console) for p in files)
             total = store.report_count()
+            held = total + len(store.audit_inputs())
     except sqlite3.Error as exc:   # still locked after the wait, disk full, …
         console.error(f"{case}: the case could not be written: {exc} (what went in is kept)")
         raise typer.Exit(exitcodes.FAILED) from exc
     if reports:
         _report_summary(summary, total, case, console)
+    if new_case and not held:
+        os.remove(case)
+        console.error(f"{case}: nothing could be collected, so no case was made")
+        raise typer.Exit(exitcodes.FAILED)
     failed = bool(summary.refused) or audit_failed
     raise typer.Exit(exitcodes.PARTIAL if failed else exitcodes.OK)
 
 
-def _audit_files(paths: list[str]) -> Iterator[str]:
+def _audit_files(paths: list[str], console: Console) -> tuple[list[str], int]:
+    """The files of the --audit paths, and how many folders held none (said, as errors)."""
+    files, empty = [], 0
     for path in paths:
-        if os.path.isdir(path):
-            yield from (str(p) for p in sorted(Path(path).rglob("*")) if p.is_file())
-        else:
-            yield path
+        if not os.path.isdir(path):
+            files.append(path)
+            continue
+        found = [str(p) for p in sorted(Path(path).rglob("*")) if p.is_file()]
+        if not found:
+            console.warn(f"{path}: no file in this folder or below it")
+            empty += 1
+        files += found
+    return files, empty
 
 
 def _collect_audit(store: CaseStore, path: str, console: Console) -> int:
