@@ -296,3 +296,11 @@ def test_a_new_case_is_not_made_beside_an_audit_export(tmp_path: Path,
 
     assert code == exitcodes.USAGE and "into the evidence" in said
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export.csv"]
+
+
+def test_correlate_with_one_side_only_says_which_is_missing() -> None:
+    code, said = run("correlate", "--audit", AUDIT, "-q")
+
+    assert code == exitcodes.OK
+    assert "no scan report to pair with" in said
+    assert "no Sync session in the audit inputs" not in said

@@ -199,10 +199,24 @@ def correlate_command(
                       else AuditSide([]))
     else:
         reports, audit_side = _from_case(case or DEFAULT_CASE, options.timelines, console)
+    for side in _missing_side(reports, audit_side):
+        console.warn(side)
     problems += unmatched_marks(marks, session, mailbox, ip, audit_side)    # a typo, most likely
     problems += unknown_egress_hosts(options.egress, reports)
     result = correlate(reports, audit_side, ruleset, marks, options)
     _finish(result, fmt, output, problems, console)
+
+
+def _missing_side(reports: list[tuple[str, ScanReport]], audit_side: AuditSide) -> list[str]:
+    """One side of the join is empty: there will be no findings, and that is why."""
+    said = []
+    if not reports:
+        said.append("no scan report to pair with: give --report (or collect reports into the "
+                    "case)")
+    if not audit_side.sessions:
+        said.append("no Sync session in the audit inputs to pair with: give --audit (or "
+                    "collect exports into the case)")
+    return said
 
 
 def unmatched_marks(marks: Marks, sessions: list[str], mailboxes: list[str], ips: list[str],
