@@ -16,6 +16,7 @@ from functools import partial
 
 from scanner.records import ScanError
 from scanner.target.base import Target, join
+from scanner.target.dissect_target import IMAGE_SUFFIXES
 
 PROFILE_PARENTS = ("users", "documents and settings")
 OUTLOOK_FOLDERS = (
@@ -30,6 +31,7 @@ PFF_SIGNATURE = b"!BDN"
 MAX_DEPTH = 64
 BESIDE_FILES = 100_000    # files looked at beside the volumes before the count stops
 OUTLOOK_FOLDER_DEPTH = 3
+CONTAINER_SUFFIXES = (*IMAGE_SUFFIXES, ".7z")   # what a collection ships in: never opened here
 
 
 @dataclass(frozen=True)
@@ -166,11 +168,27 @@ def deep_candidates(
         if is_store_name(path.rsplit("/", 1)[-1]):
             note_link(target, errors, path)
 
+    collection = collection_roots(target)
+    containers = []
     for volume in target.deep_roots():
         for path in target.walk_files(volume, max_depth=MAX_DEPTH, on_error=report,
                                       on_link=link):
-            if is_store_name(path.rsplit("/", 1)[-1]):
+            if is_store_name(path):
                 yield Candidate(path, profile_of(path, profiles), "deep")
+            elif volume in collection and is_container_name(path):
+                containers.append(path)
+    if errors is not None:
+        note_containers(target, errors, containers, collection[0] if collection else "")
+
+
+def is_container_name(path: str) -> bool:
+    return path.lower().endswith(CONTAINER_SUFFIXES)
+
+
+def collection_roots(target: Target) -> list[str]:
+    """Where archives and images are the collection's own: a loose folder, and what lies beside
+    a collection's drives (those on a drive are the host's files)."""
+    return target.deep_roots() if target.loose else beside_roots(target)
 
 
 def beside_roots(target: Target) -> list[str]:
@@ -179,32 +197,57 @@ def beside_roots(target: Target) -> list[str]:
     return [root for root in target.deep_roots() if root not in searched]
 
 
-def stores_beside(target: Target, roots: list[str]) -> tuple[list[str], bool]:
-    """Store-named files below `roots`, and whether the walk stopped at BESIDE_FILES files.
-    Folders that cannot be listed are passed over: --deep reports them."""
+def files_beside(target: Target, roots: list[str]) -> tuple[list[str], bool]:
+    """Files below `roots` named like stores or containers, and whether the walk stopped at
+    BESIDE_FILES files. Folders that cannot be listed are passed over: --deep reports them."""
     found = []
     files = (path for root in roots for path in target.walk_files(root, max_depth=MAX_DEPTH))
     for number, path in enumerate(files, 1):
         if number > BESIDE_FILES:
             return found, True
-        if is_store_name(path.rsplit("/", 1)[-1]):
+        if is_store_name(path) or is_container_name(path):
             found.append(path)
     return found, False
 
 
-def note_stores_beside(target: Target, errors: list[ScanError]) -> None:
-    """Evidence left out is said: how many store files lie beside the volumes, and where."""
+def note_not_searched(target: Target, errors: list[ScanError]) -> None:
+    """Evidence left out is said: the store files and the containers beside the volumes."""
     roots = beside_roots(target)
-    found, stopped = stores_beside(target, roots)
+    if not roots:
+        return
+    found, stopped = files_beside(target, roots)
+    stores = [path for path in found if is_store_name(path)]
+    note_stores_beside(target, errors, stores, roots[0], stopped)
+    containers = [path for path in found if is_container_name(path)]
+    note_containers(target, errors, containers, roots[0], stopped)
+
+
+def note_stores_beside(target: Target, errors: list[ScanError], found: list[str], root: str,
+                       stopped: bool) -> None:
+    """How many store files lie beside the volumes, and where."""
     if not found:
         return
     folders = Counter(path.rsplit("/", 1)[0] for path in found)
     where = ", ".join(f"{target.local_path(f) or f}: {n}" for f, n in sorted(folders.items())[:3])
     more = ", …" if len(folders) > 3 else ""
     count = f"at least {len(found)}" if stopped else str(len(found))
-    errors.append(ScanError(roots[0], NOT_SEARCHED_STAGE,
+    errors.append(ScanError(root, NOT_SEARCHED_STAGE,
                             f"{count} store file(s) beside the volumes were not searched "
                             f"({where}{more}); add --deep to read them"))
+
+
+def note_containers(target: Target, errors: list[ScanError], found: list[str], root: str,
+                    stopped: bool = False) -> None:
+    """Archives and images are not opened inside a folder: each is a target of its own."""
+    if not found:
+        return
+    where = ", ".join(target.local_path(path) or path for path in sorted(found)[:3])
+    more = ", …" if len(found) > 3 else ""
+    count = f"at least {len(found)}" if stopped else str(len(found))
+    extract = " (a .7z once extracted)" if any(p.lower().endswith(".7z") for p in found) else ""
+    errors.append(ScanError(root, NOT_SEARCHED_STAGE,
+                            f"{count} archive(s)/image(s) in the target were not opened "
+                            f"({where}{more}); scan each on its own{extract}"))
 
 
 def profile_of(path: str, profiles: list[Profile]) -> str | None:

@@ -154,7 +154,7 @@ def find_candidates(
     if options.deep or target.loose:
         found += discovery.deep_candidates(target, profiles, errors)
     else:
-        discovery.note_stores_beside(target, errors)
+        discovery.note_not_searched(target, errors)
     return discovery.unique(iter(found)), configured
 
 

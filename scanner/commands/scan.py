@@ -170,8 +170,8 @@ def shorten(text: str | None, limit: int = 240) -> str:
 
 
 def exit_code(report: ScanReport) -> int:
-    """A link not followed, and stores beside the volumes left to --deep, are said in the report,
-    but they are no damage."""
+    """A link not followed, stores beside the volumes left to --deep, and archives not opened
+    are said in the report, but they are no damage."""
     damaged = any(f.status not in (STATUS_OK, STATUS_MISSING) for f in report.files)
     errors = [e for e in report.errors if e.stage not in (LINK_STAGE, NOT_SEARCHED_STAGE)]
     return exitcodes.PARTIAL if damaged or errors else exitcodes.OK
