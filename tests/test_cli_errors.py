@@ -304,3 +304,27 @@ def test_correlate_with_one_side_only_says_which_is_missing() -> None:
     assert code == exitcodes.OK
     assert "no scan report to pair with" in said
     assert "no Sync session in the audit inputs" not in said
+
+
+def test_outputs_are_not_written_into_a_host_tree(tmp_path: Path) -> None:
+    """match: anywhere below the folder the OST's profile tree hangs from; correlate: inside a
+    folder a report scanned."""
+    host = tmp_path / "host1"
+    outlook = host / "Users/a/AppData/Local/Microsoft/Outlook"
+    outlook.mkdir(parents=True)
+    laptop = CASE / "hosts/LAPTOP-CFO/Users/jdoe/AppData/Local/Microsoft/Outlook"
+    (outlook / "a.ost").write_bytes((laptop / "jdoe@contoso.example.ost").read_bytes())
+    report = tmp_path / "report.json"
+    run("scan", str(host), "-o", str(report), "-q")
+    before = sorted(host.rglob("*"))
+
+    refused = [
+        run("match", str(outlook / "a.ost"), "--audit", AUDIT, "-o", str(host / "m.txt"))[0],
+        run("match", str(outlook / "a.ost"), "--audit", AUDIT, "-o",
+            str(host / "Users" / "m.txt"))[0],
+        run("correlate", "--report", str(report), "--audit", AUDIT, "-o",
+            str(host / "Users" / "c.txt"))[0],
+    ]
+
+    assert refused == [exitcodes.USAGE] * 3
+    assert sorted(host.rglob("*")) == before

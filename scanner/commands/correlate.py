@@ -14,7 +14,12 @@ import typer
 
 from scanner import exitcodes
 from scanner.audit.ingest import AuditError, IngestState, ingest, iter_events
-from scanner.commands.options import ip_address, refuse_overwriting, writable_output
+from scanner.commands.options import (
+    evidence_root,
+    ip_address,
+    refuse_overwriting,
+    writable_output,
+)
 from scanner.console import Console
 from scanner.correlate.auditside import AuditSide, audit_side_from_events, audit_side_from_log
 from scanner.correlate.case import (
@@ -199,6 +204,8 @@ def correlate_command(
                       else AuditSide([]))
     else:
         reports, audit_side = _from_case(case or DEFAULT_CASE, options.timelines, console)
+    scanned = [r.target.path for _, r in reports if r.target.kind == "folder"]
+    refuse_overwriting(output, [path for path in scanned if os.path.isdir(path)], console)
     for side in _missing_side(reports, audit_side):
         console.warn(side)
     problems += unmatched_marks(marks, session, mailbox, ip, audit_side)    # a typo, most likely
@@ -365,7 +372,8 @@ def match(
     from scanner.scan import ScanOptions, scan_path
 
     console = Console(quiet)
-    refuse_overwriting(output, [], console, evidence=[ost, *audit])
+    root = evidence_root(ost)
+    refuse_overwriting(output, [root] if root else [], console, evidence=[ost, *audit])
     ruleset = _rules_or_exit(rules, console)
     if os.path.isdir(ost):
         console.error(f"{ost}: a folder; match takes one OST file (for a folder: ostscan scan, "

@@ -38,6 +38,19 @@ def ip_address(value: str | None) -> str | None:
         raise typer.BadParameter(f"{value!r} is not an IPv4 or IPv6 address") from None
 
 
+PROFILE_FOLDERS = ("users", "documents and settings")
+
+
+def evidence_root(path: str) -> str | None:
+    """The folder a file's Windows profile tree hangs from (`X` of `X/Users/alice/...`): a
+    host tree or drive, all of it evidence; None when the path has no profile folder."""
+    parts = os.path.realpath(path).split(os.sep)
+    for index in range(len(parts) - 2, 0, -1):
+        if parts[index].lower() in PROFILE_FOLDERS:
+            return os.sep.join(parts[:index]) or os.sep
+    return None
+
+
 def refuse_overwriting(output: str | None, inputs: list[str], console: Console,
                        evidence: list[str] | None = None) -> None:
     """`-o` must not name an input or the case, nor land inside an input folder, nor beside a
