@@ -414,11 +414,12 @@ def about_this_file(result: CorrelationResult, ost: str, report: ScanReport,
                     console: Console) -> None:
     """One file answers for itself only: "not this file" when it was read and is not shown to
     be the copy, "undetermined" when it could not be read whole; never "off-fleet"."""
-    unread = [f"it is {store.status}: {(store.reason or '').split(';')[0]}"
+    unread = [f"it could not be read ({store.status}: {(store.reason or '').split(';')[0]})"
               for store in report.files if store.status not in (STATUS_OK, STATUS_PARTIAL)]
     for conclusion in result.conclusions:
         key = conclusion.session_key
         if conclusion.conclusion == HELD_BY_DEVICES:
+            conclusion.statement = f"{ost} holds the copy made by session {key}."
             continue
         if unread or conclusion.conclusion == UNDETERMINED:
             why = unread[0] if unread else "; ".join(conclusion.undetermined_copies)

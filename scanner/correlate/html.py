@@ -17,6 +17,7 @@ from scanner.correlate.model import (
     Finding,
     Timeline,
     TimelineMark,
+    sessions_text,
 )
 from scanner.correlate.outputs import summary
 from scanner.timeutil import iso, now_utc
@@ -190,7 +191,7 @@ def _findings(findings: list[Finding]) -> str:
     rows = ["<tr><th>Verdict</th><th>Conf.</th><th>Host</th><th>OST</th><th>Mailbox</th>"
             "<th>Session</th><th>Rules</th><th>Evidence</th></tr>"]
     for f in findings:
-        session = f.session_key or f"{f.session_count} sessions"
+        session = f.session_key or sessions_text(f.session_count)
         rows.append(f"<tr class=\"{_e(f.verdict)}\"><td>{_e(f.verdict)}</td>"
                     f"<td>{f.confidence:.2f}</td><td>{_e(f.host)}</td>"
                     f"<td><code>{_e(f.ost_path)}</code></td><td>{_e(f.mailbox)}</td>"

@@ -143,3 +143,8 @@ class Timeline:
     mailbox: str | None
     sync_marks: list[TimelineMark]
     host_marks: dict[str, list[TimelineMark]]
+
+
+def sessions_text(count: int) -> str:
+    """`1 session`, `4 sessions`: what a collapsed finding stands for."""
+    return f"{count} session{'' if count == 1 else 's'}"

@@ -16,6 +16,7 @@ from scanner.correlate.model import (
     ExposedFolder,
     Finding,
     SessionConclusion,
+    sessions_text,
 )
 from scanner.output import write_json, write_jsonl
 from scanner.records import STATUS_OK, to_jsonable
@@ -72,7 +73,7 @@ def write_table(result: CorrelationResult, stream: TextIO) -> None:
     rows = [("VERDICT", "CONF", "HOST", "OST", "MAILBOX", "SESSION", "RULE", "WHY")]
     for f in sorted(result.findings, key=_table_order):
         rows.append((f.verdict, f"{f.confidence:.2f}", f.host, short_path(f.ost_path, 40),
-                     f.mailbox or "-", _short(f.session_key or f"{f.session_count} sessions", 36),
+                     f.mailbox or "-", _short(f.session_key or sessions_text(f.session_count), 36),
                      f.rule_ids[0] if f.rule_ids else "-", _why(f)))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
