@@ -145,6 +145,10 @@ def _first_line(head: bytes) -> tuple[int, str, bytes] | None:
 def _blocks(raw: BinaryIO, rest: bytes) -> Iterator[bytes]:
     """Blocks of about BLOCK_SIZE bytes: a newline, then whole lines, each ending in a newline
     (the last line of the input may not); a block's newline ends the one before it."""
+    cut = rest.rfind(b"\n")
+    if cut > 0:        # whole lines of the first block: given before a read that may fail
+        yield rest[:cut + 1]
+        rest = rest[cut:]
     while True:
         chunk = raw.read(BLOCK_SIZE)
         if not chunk:

@@ -11,6 +11,7 @@ import contextlib
 import csv
 import gc
 import hashlib
+import zipfile
 import zlib
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
@@ -289,7 +290,8 @@ class _FileReader:
                         self._take_batch(raw)
                     else:
                         yield from self._take(raw)
-        except (OSError, EOFError, UnicodeError, csv.Error, zlib.error) as exc:
+        except (OSError, EOFError, UnicodeError, csv.Error, zlib.error,
+                zipfile.BadZipFile) as exc:
             self.stopped = True
             where = f" after row {self.coverage.rows:,}" if self.coverage.rows else ""
             self.state.error(self.source, None, f"read stopped{where}: {exc}")

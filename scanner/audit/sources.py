@@ -16,6 +16,7 @@ import stat
 import sys
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO
@@ -24,6 +25,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
 READ_CHUNK = 1 << 20
+PIECE = 64 << 10        # read from a decompressed stream at a time (zipfile drops the last
+                        # piece of a member whose CRC does not match)
 STDIN = "-"
 
 
@@ -54,6 +57,47 @@ class TextSource:
         encoding = "utf-8-sig" if self.encoding == "utf-8" else self.encoding
         errors = NOT_UTF8 if self.encoding == "utf-8" else "replace"
         return io.TextIOWrapper(buffered, encoding=encoding, errors=errors, newline="")
+
+
+class UpToDamage(io.RawIOBase):
+    """A decompressed stream (`.gz`, zip member) that hands back what it decompressed before
+    a cut or damage, and raises the error on the next read: a read that asks for more than
+    the input still holds would otherwise lose what it had."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.error: Exception | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.error is not None:
+            raise self.error
+        pieces: list[bytes] = []
+        wanted = size if size >= 0 else sys.maxsize
+        while wanted > 0:
+            try:
+                piece = self.stream.read1(min(wanted, PIECE))
+            except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
+                if not pieces:
+                    raise
+                self.error = exc
+                break
+            if not piece:
+                break
+            pieces.append(piece)
+            wanted -= len(piece)
+        return b"".join(pieces)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.stream.close()
+        super().close()
 
 
 @dataclass
@@ -139,12 +183,12 @@ def _open_file(name: str, opener: Callable[[], BinaryIO]) -> Iterator[TextSource
     try:
         with opener() as handle:
             head = handle.read(SNIFF_BYTES)
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
         yield SourceError(name, f"unreadable: {getattr(exc, 'strerror', None) or exc}")
         return
 
     if head.startswith(GZIP_MAGIC):
-        yield from _open_file(f"{name}!gunzip", lambda: gzip.open(opener(), "rb"))
+        yield from _open_file(f"{name}!gunzip", lambda: UpToDamage(gzip.open(opener(), "rb")))
     elif head.startswith(ZIP_MAGIC):
         yield from _zip_members(name, opener)
     elif head.startswith(SEVEN_ZIP_MAGIC):
@@ -181,7 +225,7 @@ def _zip_members(name: str, opener: Callable[[], BinaryIO]) -> Iterator[TextSour
         return
     for member in sorted(members, key=lambda m: m.filename):
         def open_member(m: zipfile.ZipInfo = member) -> BinaryIO:
-            return zipfile.ZipFile(opener()).open(m)
+            return UpToDamage(zipfile.ZipFile(opener()).open(m))
         yield from _open_file(f"{name}!{member.filename}", open_member)
 
 
