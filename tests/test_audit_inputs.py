@@ -53,17 +53,14 @@ def test_a_folder_that_cannot_be_listed_is_an_error(tmp_path: Path,
     locked = tmp_path / "locked"
     locked.mkdir()
     (locked / "attacker.csv").write_bytes(_export())
-    real_walk = os.walk
+    real_listing = sources._listing
 
-    def walk(top: str, onerror=None):               # root may list anything: refuse one
-        for root, dirs, files in real_walk(top):
-            if Path(root) == locked:
-                onerror(PermissionError(13, "Permission denied", str(locked)))
-                dirs.clear()
-                continue
-            yield root, dirs, files
+    def listing(folder: str) -> tuple[list[str], list[str]]:   # root may list anything
+        if Path(folder) == locked:
+            raise PermissionError(13, "Permission denied", folder)
+        return real_listing(folder)
 
-    monkeypatch.setattr(sources.os, "walk", walk)
+    monkeypatch.setattr(sources, "_listing", listing)
     log = ingest([str(tmp_path)])
 
     assert [(e.source_file, e.reason) for e in log.errors] == [

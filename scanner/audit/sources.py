@@ -17,7 +17,7 @@ import sys
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
@@ -125,9 +125,25 @@ def iter_sources(paths: list[str]) -> Iterator[TextSource | SourceError]:
         elif os.path.isdir(path):
             yield from _walk(path)
         elif os.path.exists(path):
-            yield from _open_file(path, lambda p=path: open(p, "rb"))
+            yield from _open_file(path, lambda p=path: open_quietly(p))
         else:
             yield SourceError(path, "not found")
+
+
+def open_quietly(path: str) -> BinaryIO:
+    """A file opened to read, without updating its access time where the OS allows it."""
+    return open(path, "rb", opener=_quiet_descriptor)
+
+
+def _quiet_descriptor(path: str, flags: int) -> int:
+    """Linux O_NOATIME needs the file's owner or CAP_FOWNER; otherwise the ordinary open."""
+    quiet = getattr(os, "O_NOATIME", 0)
+    if quiet:
+        try:
+            return os.open(path, flags | quiet)
+        except PermissionError:
+            pass
+    return os.open(path, flags)
 
 
 def _is_stream(path: str) -> bool:
@@ -141,7 +157,7 @@ def _spooled(path: str) -> Iterator[TextSource | SourceError]:
     after): an input is opened more than once (to recognise it, then to read it)."""
     try:
         with tempfile.NamedTemporaryFile(prefix="ostscan-", delete=False) as spool:
-            source = sys.stdin.buffer if path == STDIN else open(path, "rb")  # noqa: SIM115
+            source = sys.stdin.buffer if path == STDIN else open_quietly(path)
             with source:
                 shutil.copyfileobj(source, spool, READ_CHUNK)
     except OSError as exc:
@@ -154,29 +170,60 @@ def _spooled(path: str) -> Iterator[TextSource | SourceError]:
 
 
 def _walk(folder: str) -> Iterator[TextSource | SourceError]:
-    unlistable: list[OSError] = []
-    found = False
-    for root, dirs, files in os.walk(folder, onerror=unlistable.append):
-        yield from _unlistable(unlistable)
-        dirs.sort()
-        for name in sorted(files):
-            found = True
-            path = os.path.join(root, name)
-            if name.lower().endswith(NOT_EXPORTS):
-                yield SourceError(path, "skipped: not an audit export, by its name", skipped=True)
-                continue
-            yield from _open_file(path, lambda p=path: open(p, "rb"))
-    yield from _unlistable(unlistable)
+    found = yield from _walk_folder(folder)
     if not found:
         yield SourceError(folder, "no file in this folder or below it")
 
 
-def _unlistable(errors: list[OSError]) -> Iterator[SourceError]:
-    """Folders a walk could not list, each an error: what they hold was not read."""
-    while errors:
-        error = errors.pop(0)
-        yield SourceError(error.filename or "?",
-                          f"folder not read: {error.strerror or error}")
+def _walk_folder(folder: str) -> Generator[TextSource | SourceError, None, bool]:
+    """The files of a folder by name, then those of its folders (links to folders are not
+    followed); True when a file was found in it or below it."""
+    try:
+        files, folders = _listing(folder)
+    except OSError as exc:
+        yield SourceError(folder, f"folder not read: {exc.strerror or exc}")
+        return False
+    for name in files:
+        path = os.path.join(folder, name)
+        if name.lower().endswith(NOT_EXPORTS):
+            yield SourceError(path, "skipped: not an audit export, by its name", skipped=True)
+        else:
+            yield from _open_file(path, lambda p=path: open_quietly(p))
+    found = bool(files)
+    for name in folders:
+        found = (yield from _walk_folder(os.path.join(folder, name))) or found
+    return found
+
+
+def _listing(folder: str) -> tuple[list[str], list[str]]:
+    """The names of the files and of the folders in a folder, sorted, listed without updating
+    its access time where the OS allows it."""
+    if not hasattr(os, "O_DIRECTORY"):
+        with os.scandir(folder) as entries:
+            return _sorted_names(entries)
+    descriptor = _quiet_descriptor(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with os.scandir(descriptor) as entries:
+            return _sorted_names(entries)
+    finally:
+        os.close(descriptor)
+
+
+def _sorted_names(entries: Iterator[os.DirEntry]) -> tuple[list[str], list[str]]:
+    files, folders = [], []
+    for entry in entries:
+        if not _is_folder(entry):
+            files.append(entry.name)
+        elif not entry.is_symlink():
+            folders.append(entry.name)
+    return sorted(files), sorted(folders)
+
+
+def _is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _open_file(name: str, opener: Callable[[], BinaryIO]) -> Iterator[TextSource | SourceError]:

@@ -32,7 +32,7 @@ from typing import BinaryIO
 from scanner.audit import bulk, containers
 from scanner.audit.events import AuditEvent
 from scanner.audit.ingest import IngestState, RangePart, _FileReader
-from scanner.audit.sources import GZIP_MAGIC, ZIP_MAGIC, TextSource
+from scanner.audit.sources import GZIP_MAGIC, ZIP_MAGIC, TextSource, open_quietly
 
 MIN_SPLIT_BYTES = 64 << 20
 # the part of the file read here: the child also sends what it found, which costs it more
@@ -50,7 +50,7 @@ class _Window:
     """Bytes `start` to `stop` (None: the end) of a file, read like the file itself."""
 
     def __init__(self, path: str, start: int, stop: int | None) -> None:
-        self.file = open(path, "rb")        # noqa: SIM115 - closed by close()
+        self.file = open_quietly(path)        # closed by close()
         self.file.seek(start)
         self.left = stop - start if stop is not None else None
 
@@ -77,7 +77,7 @@ def worth_splitting(source: TextSource) -> bool:
         return False
     if os.path.getsize(source.name) < MIN_SPLIT_BYTES or usable_cpus() < 2:
         return False
-    with open(source.name, "rb") as handle:
+    with open_quietly(source.name) as handle:
         return not handle.read(4).startswith((GZIP_MAGIC, ZIP_MAGIC))
 
 
@@ -112,7 +112,7 @@ def read_split(state: IngestState, source: TextSource) -> Iterator[AuditEvent]:
 
 def _plan(path: str) -> tuple[str, str, int] | None:
     """Format, first line and cut of a file to split; None when it is read in one go."""
-    with open(path, "rb") as handle:
+    with open_quietly(path) as handle:
         found = bulk.first_line(handle)
         first_end = handle.tell() - len(found[2]) if found is not None else 0
     if found is None:
@@ -129,7 +129,7 @@ def find_cut(path: str, after: int, part: float = 0.5) -> int | None:
     different record ids where one is found, so that adjacent copies stay together."""
     size = os.path.getsize(path)
     middle = max(int(size * part), after)
-    with open(path, "rb") as handle:
+    with open_quietly(path) as handle:
         handle.seek(middle)
         window = handle.read(CUT_WINDOW)
     newlines = itertools.islice(re.finditer(b"\n", window), CUT_TRIES + 2)
@@ -170,7 +170,7 @@ def read_part(path: str, cut: int, fmt: str, header: str) -> _Sent | None:
     """The child's work: the input from `cut` on, with a state of its own; None when a read
     error stopped it (the parent then reads that part itself and says why). Events are kept
     pickled, EVENT_CHUNK at a time, and the record ids as one bytes object: far smaller."""
-    source = TextSource(path, "utf-8", lambda: open(path, "rb"))
+    source = TextSource(path, "utf-8", lambda: open_quietly(path))
     reader = _FileReader(IngestState(), source)
     chunks, events = [], []
     for event in reader.read(lambda stack: _rest(stack, path, cut, fmt, header, 1)):
