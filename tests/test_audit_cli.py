@@ -98,6 +98,32 @@ def test_exit_codes(tmp_path: Path) -> None:
     assert _run(str(tmp_path / "missing")).exit_code == exitcodes.FAILED
 
 
+def test_nothing_read_gives_no_result_line(tmp_path: Path) -> None:
+    """Missing, empty, not an export, a cut zip: stderr says why, stdout says nothing."""
+    inputs = [tmp_path / "missing.csv",
+              auditgen.write_bytes(tmp_path, "empty.csv", b""),
+              auditgen.write_bytes(tmp_path, "random.bin", bytes(range(256)) * 16),
+              auditgen.write_bytes(tmp_path, "cut.zip", auditgen.zip_bytes(
+                  {"audit.jsonl": auditgen.f2_json_lines(auditgen.sample_records()).encode()})
+                  [:300])]
+
+    for path in inputs:
+        result = _run(str(path))
+
+        assert (path.name, result.exit_code, result.stdout) == (path.name, exitcodes.FAILED, "")
+        assert f"warning: {path}" in result.stderr
+
+
+def test_records_without_a_sync_session_say_so(tmp_path: Path) -> None:
+    records = [r for r in auditgen.sample_records() if r["Operation"] != "MailItemsAccessed"]
+    path = auditgen.write_bytes(tmp_path, "other.jsonl", auditgen.f2_json_lines(records).encode())
+
+    result = _run(str(path))
+
+    assert result.exit_code == exitcodes.OK
+    assert result.stdout == "no MailItemsAccessed Sync session in the inputs\n"
+
+
 def test_mailbox_filter_says_when_nothing_covers_it(tmp_path: Path) -> None:
     path = auditgen.write_format(tmp_path, "f2-json-lines")
 

@@ -120,6 +120,8 @@ def _write(log: AuditLog, fmt: AuditFormat, records: AuditRecords, kind: EventKi
     events = [export.event_document(e) for e in _events(log, kind)]
     sessions = [export.session_document(s) for s in log.sessions]
     if fmt == AuditFormat.table:
+        if not log.distinct_records:      # nothing read: no result; stderr says why
+            return
         stream.write(sessions_table(log.sessions))
         stream.writelines(mailbox_line(c) + "\n" for c in log.mailboxes if mailbox is not None)
     elif fmt == AuditFormat.json:
