@@ -145,6 +145,37 @@ def test_mailbox_answer_is_a_result_also_with_quiet(tmp_path: Path) -> None:
     assert "mailbox nobody@contoso.example: none-for-mailbox: " in jsonl.stderr
 
 
+def test_a_mailbox_the_inputs_do_not_hold_is_exit_code_1(tmp_path: Path) -> None:
+    """As with `correlate`: a --mailbox that names nothing is most likely a typo."""
+    path = auditgen.write_format(tmp_path, "f2-json-lines")
+
+    typo = _run(str(path), "--mailbox", "victim@contoso.exmaple")
+    known = _run(str(path), "--mailbox", auditgen.MAILBOX)
+    by_guid = _run(str(path), "--mailbox", auditgen.MAILBOX_GUID, "--format", "json")
+
+    assert typo.exit_code == exitcodes.PARTIAL
+    assert typo.stdout.splitlines() == [
+        "no MailItemsAccessed Sync session in the inputs",
+        "mailbox victim@contoso.exmaple: none-for-mailbox: the inputs hold MailItemsAccessed "
+        "records, none for this mailbox between 2024-03-01T08:59:00Z and 2024-03-03T07:00:00Z"]
+    assert known.exit_code == by_guid.exit_code == exitcodes.OK
+    assert known.stdout.splitlines()[-1].startswith(
+        f"mailbox {auditgen.MAILBOX}: events: MailItemsAccessed from 2024-03-01T09:00:05Z")
+
+
+def test_a_mailbox_in_inputs_without_mailitemsaccessed_is_a_coverage_matter(
+        tmp_path: Path) -> None:
+    """No MailItemsAccessed at all: the answer says so, the mailbox is no typo (exit 0)."""
+    records = [r for r in auditgen.sample_records() if r["Operation"] != "MailItemsAccessed"]
+    path = auditgen.write_bytes(tmp_path, "other.jsonl", auditgen.f2_json_lines(records).encode())
+
+    result = _run(str(path), "--mailbox", auditgen.MAILBOX)
+
+    assert result.exit_code == exitcodes.OK
+    assert result.stdout.splitlines()[-1].startswith(
+        f"mailbox {auditgen.MAILBOX}: no-mailitemsaccessed-in-input: ")
+
+
 def test_csv_bind_items_and_flags_read_plainly(tmp_path: Path) -> None:
     path = auditgen.write_format(tmp_path, "f2-json-lines")
 

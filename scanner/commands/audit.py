@@ -12,7 +12,7 @@ from scanner import exitcodes
 from scanner.audit import export
 from scanner.audit.events import AUDIT_SCHEMA_VERSION, AuditEvent, SyncSession
 from scanner.audit.ingest import AuditLog, IngestState, exit_code, ingest, iter_events
-from scanner.audit.sessions import MailboxCoverage
+from scanner.audit.sessions import COVERAGE_NONE_FOR_MAILBOX, MailboxCoverage
 from scanner.commands.options import refuse_overwriting, writable_output
 from scanner.console import Console
 from scanner.output import open_output, write_json, write_jsonl
@@ -73,7 +73,16 @@ def audit(
     with open_output(output) as stream:
         _write(log, fmt, records, kind, mailbox, stream)
     _summary(log, mailbox, fmt, console)
-    raise typer.Exit(exit_code(log))
+    raise typer.Exit(_exit_code(log, mailbox))
+
+
+def _exit_code(log: AuditLog, mailbox: str | None) -> int:
+    """That of the inputs; PARTIAL also when --mailbox names no mailbox they hold
+    MailItemsAccessed records of (a typo, most likely), as with `correlate`."""
+    code = exit_code(log)
+    unnamed = mailbox is not None and any(
+        coverage.status == COVERAGE_NONE_FOR_MAILBOX for coverage in log.mailboxes)
+    return exitcodes.PARTIAL if unnamed and code == exitcodes.OK else code
 
 
 def _stream_events(paths: list[str], fmt: AuditFormat, kind: EventKind, output: str | None,
