@@ -30,7 +30,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+                                 help="Print the version and exit.", metavar=""),
 ) -> None:
     """Which devices hold a copy of this mailbox, and which copy came from which session."""
 

@@ -40,7 +40,8 @@ class EventKind(str, enum.Enum):
 
 def audit(
     paths: list[str] = typer.Argument(..., help="Audit exports: files, folders, .gz, .zip "
-                                      "(CSV, JSON, JSON lines; format found from the content)."),
+                                      "(CSV, JSON, JSON lines; format found from the content).",
+                                      metavar="EXPORT"),
     fmt: AuditFormat = typer.Option(AuditFormat.table, "--format",
                                     help="table: sessions on the terminal; json: one document; "
                                     "jsonl/csv: flat records with Elastic o365 field names."),
@@ -50,10 +51,10 @@ def audit(
     kind: EventKind = typer.Option(EventKind.all, "--kind", help="Events of this access type."),
     mailbox: str | None = typer.Option(None, "--mailbox",
                                        help="Only this mailbox (UPN or MailboxGuid); says "
-                                       "whether the inputs cover it at all."),
+                                       "whether the inputs cover it at all.", metavar="UPN"),
     output: str | None = typer.Option(None, "-o", "--output", callback=writable_output,
-                                         help="Write here, not stdout."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr."),
+                                         help="Write here, not stdout.", metavar="FILE"),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr.", metavar=""),
 ) -> None:
     """Read audit-log exports: MailItemsAccessed Sync sessions, folders, client IPs and versions."""
     console = Console(quiet)

@@ -64,11 +64,12 @@ CASE_HELP = f"The case database (SQLite). Default: ./{DEFAULT_CASE}"
 # ---- collect ----------------------------------------------------------------------------------
 
 def collect(
-    reports: list[str] = typer.Argument(None, help="Scan reports: files, folders, zips."),
+    reports: list[str] = typer.Argument(None, help="Scan reports: files, folders, zips.",
+                                        metavar="REPORT"),
     audit: list[str] = typer.Option([], "--audit", help="Audit-log exports to add: a file or "
-                                    "folder, --audit again for each one."),
-    case: str = typer.Option(DEFAULT_CASE, "--case", help=CASE_HELP),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr."),
+                                    "folder, --audit again for each one.", metavar="PATH"),
+    case: str = typer.Option(DEFAULT_CASE, "--case", help=CASE_HELP, metavar="FILE"),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr.", metavar=""),
 ) -> None:
     """Put scan reports (and audit exports) from many hosts into one case database."""
     console = Console(quiet)
@@ -167,25 +168,34 @@ def _report_summary(summary: CollectSummary, total: int, case: str, console: Con
 
 def correlate_command(
     case: str | None = typer.Option(None, "--case", help=CASE_HELP + " (used when no "
-                                    "--report/--audit is given)."),
-    report: list[str] = typer.Option([], "--report", help="Scan reports, without a case."),
-    audit: list[str] = typer.Option([], "--audit", help="Audit exports, without a case."),
-    session: list[str] = typer.Option([], "--session", help="A SessionId known malicious."),
-    ip: list[str] = typer.Option([], "--ip", help="A client IP or CIDR known malicious."),
-    mailbox: list[str] = typer.Option([], "--mailbox", help="The compromised mailbox (UPN)."),
-    since: str | None = typer.Option(None, "--since", help="Malicious activity from (UTC)."),
-    until: str | None = typer.Option(None, "--until", help="Malicious activity until (UTC)."),
-    egress: list[str] = typer.Option([], "--egress", help="HOST=IP: a host's public address."),
+                                    "--report/--audit is given).", metavar="FILE"),
+    report: list[str] = typer.Option([], "--report", help="Scan reports, without a case.",
+                                     metavar="PATH"),
+    audit: list[str] = typer.Option([], "--audit", help="Audit exports, without a case.",
+                                    metavar="PATH"),
+    session: list[str] = typer.Option([], "--session", help="A SessionId known malicious.",
+                                      metavar="ID"),
+    ip: list[str] = typer.Option([], "--ip", help="A client IP or CIDR known malicious.",
+                                 metavar="IP|CIDR"),
+    mailbox: list[str] = typer.Option([], "--mailbox", help="The compromised mailbox (UPN).",
+                                      metavar="UPN"),
+    since: str | None = typer.Option(None, "--since", help="Malicious activity from (UTC).",
+                                     metavar="TIME"),
+    until: str | None = typer.Option(None, "--until", help="Malicious activity until (UTC).",
+                                     metavar="TIME"),
+    egress: list[str] = typer.Option([], "--egress", help="HOST=IP: a host's public address.",
+                                     metavar="HOST=IP"),
     egress_csv: str | None = typer.Option(None, "--egress-csv",
                                           help="CSV of host and public IP (e.g. Velociraptor "
-                                          "clients: Hostname, LastIP)."),
-    rules: list[str] = typer.Option([], "--rules", help="A folder of extra YAML rules."),
+                                          "clients: Hostname, LastIP).", metavar="FILE"),
+    rules: list[str] = typer.Option([], "--rules", help="A folder of extra YAML rules.",
+                                    metavar="DIR"),
     fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
     output: str | None = typer.Option(None, "-o", "--output", callback=writable_output,
-                                         help="Write here, not stdout."),
+                                         help="Write here, not stdout.", metavar="FILE"),
     unrelated_limit: int = typer.Option(20, "--unrelated-limit", min=0,
-                                        help="Unrelated mailboxes listed per OST."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr."),
+                                        help="Unrelated mailboxes listed per OST.", metavar="N"),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr.", metavar=""),
 ) -> None:
     """Pair every OST with the Sync sessions of its mailbox: verdicts, evidence, exposure."""
     console = Console(quiet)
@@ -356,17 +366,21 @@ def _finish(result: CorrelationResult, fmt: Format, output: str | None, problems
 # ---- match ------------------------------------------------------------------------------------
 
 def match(
-    ost: str = typer.Argument(..., help="One OST file."),
-    audit: list[str] = typer.Option(..., "--audit", help="Audit-log exports."),
-    session: list[str] = typer.Option([], "--session", help="The session to test (marked)."),
+    ost: str = typer.Argument(..., help="One OST file.", metavar="OST"),
+    audit: list[str] = typer.Option(..., "--audit", help="Audit-log exports.", metavar="PATH"),
+    session: list[str] = typer.Option([], "--session", help="The session to test (marked).",
+                                      metavar="ID"),
     egress_ip: str | None = typer.Option(None, "--egress-ip", callback=ip_address,
-                                         help="Public address of the host the OST came from."),
-    host_name: str | None = typer.Option(None, "--host-name", help="The host's name."),
-    rules: list[str] = typer.Option([], "--rules", help="A folder of extra YAML rules."),
+                                         help="Public address of the host the OST came from.",
+                                         metavar="IP"),
+    host_name: str | None = typer.Option(None, "--host-name", help="The host's name.",
+                                         metavar="NAME"),
+    rules: list[str] = typer.Option([], "--rules", help="A folder of extra YAML rules.",
+                                    metavar="DIR"),
     fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
     output: str | None = typer.Option(None, "-o", "--output", callback=writable_output,
-                                         help="Write here, not stdout."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr."),
+                                         help="Write here, not stdout.", metavar="FILE"),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr.", metavar=""),
 ) -> None:
     """Does this OST come from that session? Scan one file in-process and correlate it."""
     from scanner.scan import ScanOptions, scan_path
@@ -442,8 +456,9 @@ rules_app = typer.Typer(help="The verdict rules (YAML).", no_args_is_help=True)
 
 @rules_app.command("check")
 def rules_check(
-    rules: list[str] = typer.Option([], "--rules", help="A folder of extra YAML rules."),
-    only: bool = typer.Option(False, "--only", help="Check only the --rules folders."),
+    rules: list[str] = typer.Option([], "--rules", help="A folder of extra YAML rules.",
+                                    metavar="DIR"),
+    only: bool = typer.Option(False, "--only", help="Check only the --rules folders.", metavar=""),
 ) -> None:
     """Load every rule, report errors with file and line, and run every rule's examples."""
     folders = [*([] if only and rules else [default_rules_dir()]), *rules]

@@ -39,29 +39,36 @@ class ReportFormat(str, enum.Enum):
 def scan(
     target: str | None = typer.Argument(
         None, help="A mounted image root, an extracted KAPE/Velociraptor collection, a disk "
-        "image, or one OST/PST file. Default: this live host."),
+        "image, or one OST/PST file. Default: this live host.", metavar="TARGET"),
     output: str | None = typer.Option(None, "-o", "--output", callback=writable_output,
-                                      help="Write here, not stdout (never into the target)."),
+                                      help="Write here, not stdout (never into the target).",
+                                      metavar="FILE"),
     fmt: ReportFormat = typer.Option(ReportFormat.json, "--format",
                                      help="json: one document; jsonl: a flat record per file "
                                      "and per folder, ECS names."),
-    deep: bool = typer.Option(False, "--deep", help="Also walk every folder of every volume."),
-    no_hash: bool = typer.Option(False, "--no-hash", help="Do not compute SHA-256."),
+    deep: bool = typer.Option(False, "--deep", help="Also walk every folder of every volume.",
+                              metavar=""),
+    no_hash: bool = typer.Option(False, "--no-hash", help="Do not compute SHA-256.", metavar=""),
     hash_max_bytes: int | None = typer.Option(None, "--hash-max-bytes", min=0,
-                                                 help="Skip hashing files larger than this."),
+                                                 help="Skip hashing files larger than this.",
+                                              metavar="BYTES"),
     items: bool = typer.Option(False, "--items", help="Read every message: delivery-time range "
-                               "and Internet Message-IDs per folder (slower)."),
+                               "and Internet Message-IDs per folder (slower).", metavar=""),
     owner_sample: int = typer.Option(50, "--owner-sample", min=0,
-                                     help="Inbox messages read for received-by owner clues."),
+                                     help="Inbox messages read for received-by owner clues.",
+                                     metavar="N"),
     timeout: float = typer.Option(300.0, "--timeout", callback=seconds_allowed,
-                                  help="Seconds allowed to parse one file (at most a week)."),
+                                  help="Seconds allowed to parse one file (at most a week).",
+                                  metavar="SECONDS"),
     no_isolation: bool = typer.Option(False, "--no-isolation",
-                                      help="Parse in this process (debugging only)."),
+                                      help="Parse in this process (debugging only).", metavar=""),
     host_name: str | None = typer.Option(None, "--host-name",
-                                            help="Name of the host the target came from."),
+                                            help="Name of the host the target came from.",
+                                         metavar="NAME"),
     egress_ip: str | None = typer.Option(None, "--egress-ip", callback=ip_address,
-                                            help="The host's public address, if known."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr."),
+                                            help="The host's public address, if known.",
+                                         metavar="IP"),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr.", metavar=""),
 ) -> None:
     """Find every OST/PST on a host, image or collection and report owner, folders and times."""
     console = Console(quiet)
