@@ -70,8 +70,8 @@ def scan_path(path: str | None, options: ScanOptions, console: Console | None = 
 def scan_target(target: Target, options: ScanOptions, console: Console) -> ScanReport:
     report = new_report(target, options)
     report.host = host_context(target, options, report.errors)
-    if report.host.name is None:
-        _warn_host_trees(target, console)
+    if report.host.name is None and not target.is_live():
+        _warn_unnamed(target, console)
 
     candidates, configured = find_candidates(target, options, report.errors)
     report.registry = configured
@@ -95,14 +95,20 @@ def host_trees(target: Target) -> list[str]:
     return names if len(names) > 1 else []
 
 
-def _warn_host_trees(target: Target, console: Console) -> None:
+def _warn_unnamed(target: Target, console: Console) -> None:
+    """No host name found: correlate names the host after the target path, and a folder of
+    host trees becomes one host."""
     names = host_trees(target)
     if names:
         first = target.local_path(names[0]) or os.path.join(target.spec.path, names[0])
         console.warn(f"{target.spec.path}: {len(names)} trees named like hosts "
                      f"({', '.join(names[:5])}{', …' if len(names) > 5 else ''}) are read as "
                      "the drives of one unnamed host; for correlate to tell them apart, scan "
-                     f"each on its own (ostscan scan {first} -o {names[0]}.json)")
+                     f"each on its own (ostscan scan {first} --host-name {names[0]} "
+                     f"-o {names[0]}.json)")
+        return
+    console.warn(f"{target.spec.path}: no host name found (no SYSTEM hive); correlate will "
+                 f"call this host 'unnamed ({target.spec.path})': give --host-name")
 
 
 def new_report(target: Target, options: ScanOptions) -> ScanReport:

@@ -117,6 +117,22 @@ def test_host_trees_deeper_down_are_named_with_their_folders(tmp_path: Path) -> 
     target = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["target"]
     assert target["description"] == (
         f"folder {case} (volumes: C:, PC-1 = hosts{os.sep}PC-1, PC-2 = hosts{os.sep}PC-2)")
-    command = f"ostscan scan {case / 'hosts' / 'PC-1'} -o PC-1.json"
+    command = f"ostscan scan {case / 'hosts' / 'PC-1'} --host-name PC-1 -o PC-1.json"
     assert command in result.stderr
     assert (case / "hosts" / "PC-1").is_dir()
+
+
+def test_a_target_without_a_host_name_is_said_and_stays_its_own_host(tmp_path: Path) -> None:
+    """Two collections of different machines, both unnamed: each keeps its own host."""
+    reports = []
+    for case in ("caseA", "caseB"):
+        (tmp_path / case / "collection/Users/alice/Desktop").mkdir(parents=True)
+        report = tmp_path / f"{case}.json"
+        result = CliRunner().invoke(app, ["scan", str(tmp_path / case / "collection"),
+                                          "--no-hash", "-o", str(report)])
+        assert "no host name found" in result.stderr and "give --host-name" in result.stderr
+        reports += ["--report", str(report)]
+
+    result = CliRunner().invoke(app, ["correlate", *reports])
+
+    assert "2 host(s)" in result.stderr

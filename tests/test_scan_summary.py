@@ -26,7 +26,8 @@ BOB = Mailbox(
 
 
 def summary(target: Path, out: Path) -> str:
-    result = CliRunner().invoke(app, ["scan", str(target), "--no-hash", "-o", str(out)])
+    result = CliRunner().invoke(app, ["scan", str(target), "--no-hash", "--host-name", "PC",
+                                      "-o", str(out)])
     return result.stderr.splitlines()[0]
 
 

@@ -77,11 +77,12 @@ def parse_folder_key(text: str) -> FolderKey | None:
 
 
 def host_name(report: ScanReport) -> str:
+    """The host's name; else its target path, so that two unnamed targets stay two hosts."""
     if report.host is not None and report.host.name:
         return report.host.name
-    name = re.split(r"[/\\]", report.target.path.rstrip("/\\"))[-1]
-    if name:
-        return f"unnamed ({name})"
+    path = report.target.path.rstrip("/\\")
+    if path:
+        return f"unnamed ({path})"
     return report.target.description or report.target.path
 
 
