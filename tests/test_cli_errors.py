@@ -328,3 +328,27 @@ def test_outputs_are_not_written_into_a_host_tree(tmp_path: Path) -> None:
 
     assert refused == [exitcodes.USAGE] * 3
     assert sorted(host.rglob("*")) == before
+
+
+def test_off_fleet_says_how_far_the_hosts_were_searched(tmp_path: Path) -> None:
+    """An OST moved out of Outlook's folders is found by --deep only; without it the scan warns
+    and the off-fleet statement names the hosts searched in Outlook's folders only."""
+    host = tmp_path / "HOST-X"
+    (host / "Users/Administrator/Documents").mkdir(parents=True)
+    (host / "OfflineFiles").mkdir()
+    server = CASE / "hosts/SRV-FILE01/Users/Administrator/AppData/Local/Microsoft/Outlook"
+    (host / "OfflineFiles/jdoe.ost").write_bytes((server / "jdoe@contoso.example.ost").read_bytes())
+    said = {}
+    for deep in ([], ["--deep"]):
+        report = tmp_path / f"report{len(deep)}.json"
+        scanned = CliRunner().invoke(app, ["scan", str(host), "--host-name", "HOST-X", *deep,
+                                           "-o", str(report)])
+        said[bool(deep)] = (scanned.stderr, CliRunner().invoke(app, [
+            "correlate", "--report", str(report), "--audit", AUDIT, "--ip", "198.51.100.77",
+            "-q"]).stdout)
+
+    assert "no Outlook data file in Outlook's folders" in said[False][0]
+    assert "[not-on-collected-devices]" in said[False][1]
+    assert "1 of the hosts were searched in Outlook's own folders only" in said[False][1]
+    assert "no Outlook data file" not in said[True][0]
+    assert "is on: HOST-X" in said[True][1]

@@ -65,6 +65,7 @@ def _conclusion(
         conclusion=kind, devices=devices, hosts_examined=fleet.hosts,
         copies_of_mailbox=len(copies), scans_from=fleet.scans_from, scans_to=fleet.scans_to,
         undetermined_copies=undetermined, statement="", synced_folders=len(view.folder_keys),
+        hosts_searched_in_outlook_folders_only=fleet.outlook_folders_only,
     )
     conclusion.statement = statement(conclusion)
     return conclusion
@@ -100,9 +101,14 @@ def statement(c: SessionConclusion) -> str:
     if c.conclusion == UNDETERMINED:
         return (f"No collected device is shown to hold the copy of session {c.session_key}, "
                 f"but {len(c.undetermined_copies)} cop(ies) could not be ruled out. {basis}.")
+    scope = ""
+    if c.hosts_searched_in_outlook_folders_only:
+        scope = (f" {c.hosts_searched_in_outlook_folders_only} of the hosts were searched in "
+                 "Outlook's own folders only; an OST moved elsewhere is found by scan --deep.")
     return (f"No collected device holds the copy made by session {c.session_key}: it is "
             f"off-fleet (for example on the attacker's machine). {basis}; the session ran "
-            f"{iso(c.first)} to {iso(c.last)} from {', '.join(c.client_ips) or 'unknown IPs'}.")
+            f"{iso(c.first)} to {iso(c.last)} from {', '.join(c.client_ips) or 'unknown IPs'}."
+            + scope)
 
 
 def timelines(

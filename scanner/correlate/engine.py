@@ -64,6 +64,7 @@ class Fleet:
     scans_to: Any
     repeated: int = 0     # copies seen again in another report of the same host
     unreadable: list[str] = field(default_factory=list)   # OSTs that are no store: unread
+    outlook_folders_only: int = 0    # hosts whose scans searched Outlook's folders, not all
 
 
 def collect_copies(
@@ -76,6 +77,7 @@ def collect_copies(
     unreadable: list[str] = []
     seen = 0
     hosts: set[str] = set()
+    searched_whole: set[str] = set()
     starts, ends = [], []
     for report_id, report in reports:
         for copy in copies_from_report(report, report_id, egress):
@@ -85,11 +87,20 @@ def collect_copies(
                 latest[key] = copy
         unreadable += unreadable_osts(report)
         hosts.add(host_name(report).lower())
+        if _searched_whole(report):
+            searched_whole.add(host_name(report).lower())
         starts.append(report.started)
         ends.append(report.finished or report.started)
     copies = list(latest.values())
     return Fleet(copies, len(hosts), min(starts, default=None), max(ends, default=None),
-                 repeated=seen - len(copies), unreadable=sorted(set(unreadable)))
+                 repeated=seen - len(copies), unreadable=sorted(set(unreadable)),
+                 outlook_folders_only=len(hosts - searched_whole))
+
+
+def _searched_whole(report: ScanReport) -> bool:
+    """Every folder walked: --deep, or a folder without a drive layout (searched whole)."""
+    return bool(report.options.get("deep")) or \
+        "every file searched" in (report.target.description or "")
 
 
 def _same_copy(copy: OstCopy) -> tuple:

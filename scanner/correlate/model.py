@@ -111,6 +111,7 @@ class SessionConclusion:
     undetermined_copies: list[str]
     statement: str
     synced_folders: int
+    hosts_searched_in_outlook_folders_only: int = 0   # scanned without --deep
 
 
 @dataclass
