@@ -79,7 +79,8 @@ def test_without_host_reports_nothing_is_concluded_off_fleet() -> None:
                                       "-q"])
 
     assert result.exit_code == exitcodes.OK
-    assert "[undetermined]" in result.stdout and "no host report was given" in result.stdout
+    assert "[undetermined]" in result.stdout
+    assert "no host report was given or readable" in result.stdout
     assert "off-fleet" not in result.stdout and "None" not in result.stdout
 
 
@@ -352,3 +353,11 @@ def test_off_fleet_says_how_far_the_hosts_were_searched(tmp_path: Path) -> None:
     assert "1 of the hosts were searched in Outlook's own folders only" in said[False][1]
     assert "no Outlook data file" not in said[True][0]
     assert "is on: HOST-X" in said[True][1]
+
+
+def test_correlate_with_nothing_readable_exits_3(tmp_path: Path) -> None:
+    code, said = run("correlate", "--report", str(tmp_path / "none.json"), "--audit",
+                     str(tmp_path / "none.csv"), "-q")
+
+    assert code == exitcodes.FAILED
+    assert "no scan report could be read" in said and "give --audit" not in said

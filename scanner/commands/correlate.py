@@ -208,31 +208,46 @@ def correlate_command(
     problems: list[str] = []
     options = _options_or_exit(egress, egress_csv, unrelated_limit, fmt, console, problems)
     marks = _marks_or_exit(session, ip, mailbox, since, until, console)
+    nothing_read = False
     if report or audit:
-        reports = list(_direct_reports(report, problems))
-        audit_side = (audit_side_from_log(ingest(audit, console), options.timelines) if audit
-                      else AuditSide([]))
+        reports, audit_side, nothing_read = _direct_inputs(report, audit, options, console,
+                                                           problems)
     else:
         reports, audit_side = _from_case(case or DEFAULT_CASE, options.timelines, console)
     scanned = [r.target.path for _, r in reports if r.target.kind == "folder"]
     refuse_overwriting(output, [path for path in scanned if os.path.isdir(path)], console)
-    for side in _missing_side(reports, audit_side):
+    for side in _missing_side(reports, audit_side, bool(report), bool(audit),
+                              not (report or audit)):
         console.warn(side)
     problems += unmatched_marks(marks, session, mailbox, ip, audit_side)    # a typo, most likely
     problems += unknown_egress_hosts(options.egress, reports)
     result = correlate(reports, audit_side, ruleset, marks, options)
-    _finish(result, fmt, output, problems, console)
+    _finish(result, fmt, output, problems, console, nothing_read)
 
 
-def _missing_side(reports: list[tuple[str, ScanReport]], audit_side: AuditSide) -> list[str]:
+def _direct_inputs(
+    report: list[str], audit: list[str], options: CorrelateOptions, console: Console,
+    problems: list[str],
+) -> tuple[list[tuple[str, ScanReport]], AuditSide, bool]:
+    """Reports and audit side from --report/--audit, and whether nothing at all was read."""
+    reports = list(_direct_reports(report, problems))
+    log = ingest(audit, console) if audit else None
+    audit_side = audit_side_from_log(log, options.timelines) if log else AuditSide([])
+    return reports, audit_side, not reports and not (log and log.distinct_records)
+
+
+def _missing_side(reports: list[tuple[str, ScanReport]], audit_side: AuditSide,
+                  given_reports: bool, given_audit: bool, from_case: bool) -> list[str]:
     """One side of the join is empty: there will be no findings, and that is why."""
     said = []
     if not reports:
-        said.append("no scan report to pair with: give --report (or collect reports into the "
-                    "case)")
+        said.append("the case holds no scan report: collect some" if from_case else
+                    "no scan report could be read" if given_reports else
+                    "no scan report to pair with: give --report")
     if not audit_side.sessions:
-        said.append("no Sync session in the audit inputs to pair with: give --audit (or "
-                    "collect exports into the case)")
+        said.append("the case holds no Sync session: collect audit exports" if from_case else
+                    "no Sync session in the audit inputs to pair with" if given_audit else
+                    "no Sync session to pair with: give --audit")
     return said
 
 
@@ -345,7 +360,7 @@ def _from_case(
 
 
 def _finish(result: CorrelationResult, fmt: Format, output: str | None, problems: list[str],
-            console: Console) -> None:
+            console: Console, nothing_read: bool = False) -> None:
     try:
         with open_output(output) as stream:
             write_result(result, fmt.value, stream)
@@ -359,6 +374,8 @@ def _finish(result: CorrelationResult, fmt: Format, output: str | None, problems
         verdicts[finding.verdict] = verdicts.get(finding.verdict, 0) + 1
     console.info(f"{result.hosts} host(s), {result.copies} OST(s), {result.sessions} session(s): "
                  + (", ".join(f"{v} {k}" for k, v in sorted(verdicts.items())) or "no findings"))
+    if nothing_read:
+        raise typer.Exit(exitcodes.FAILED)
     damaged = problems or result.input_warnings or result.unread_copies
     raise typer.Exit(exitcodes.PARTIAL if damaged else exitcodes.OK)
 

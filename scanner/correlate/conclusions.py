@@ -52,7 +52,8 @@ def _conclusion(
     undetermined = [f"{f.host}: {f.ost_path} ({_why_open(f)})"
                     for f in copies if f.verdict != VERDICT_MATCH and _why_open(f)] + blind
     if not fleet.hosts:
-        undetermined.append("no host report was given: nothing to look for the copy on")
+        undetermined.append("no host report was given or readable: nothing to look for the "
+                            "copy on")
     if devices:
         kind = HELD_BY_DEVICES
     elif undetermined:
@@ -97,7 +98,7 @@ def statement(c: SessionConclusion) -> str:
         return f"The copy made by session {c.session_key} is on: {hosts}. {basis}."
     if c.conclusion == UNDETERMINED and not c.hosts_examined:
         return (f"Where the copy of session {c.session_key} is cannot be said: no host "
-                f"report was given. {basis}.")
+                f"report was given or readable. {basis}.")
     if c.conclusion == UNDETERMINED:
         return (f"No collected device is shown to hold the copy of session {c.session_key}, "
                 f"but {len(c.undetermined_copies)} cop(ies) could not be ruled out. {basis}.")
