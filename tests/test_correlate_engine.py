@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from scanner.audit.events import AuditEvent, BoundItem, SyncSession
 from scanner.correlate.auditside import build_audit_side
-from scanner.correlate.copies import copies_from_report, read_egress_csv
+from scanner.correlate.copies import copies_from_report, parse_egress, read_egress_csv
 from scanner.correlate.engine import CorrelateOptions, candidate_sessions, correlate
 from scanner.correlate.marking import build_marks
 from scanner.correlate.model import HELD_BY_DEVICES, OFF_FLEET, UNDETERMINED
@@ -243,10 +245,28 @@ def test_egress_csv_in_velociraptor_client_list_form(tmp_path: Path) -> None:
     path.write_text("client_id,Hostname,OS,LastIP\n"
                     "C.1,LAPTOP-VICTIM,windows,192.0.2.10:51234\n"
                     "C.2,Laptop-Other,windows,[2001:db8::7]:443\n"
-                    "C.3,LAPTOP-TYPO,windows,notanip\n", encoding="utf-8")
+                    "C.3,LAPTOP-TYPO,windows,notanip\n"
+                    "C.4,,windows,1.2.3.4\n"
+                    "C.5,WS-HR02,windows,\n"
+                    "C.6,TWICE,windows,192.0.2.1\n"
+                    "C.7,twice,windows,192.0.2.2\n", encoding="utf-16")
     problems: list[str] = []
 
     assert read_egress_csv(str(path), problems) == {"laptop-victim": "192.0.2.10",
                                                     "laptop-other": "2001:db8::7"}
-    assert problems == [f"{path}:4: 'notanip' is not an IP address; host LAPTOP-TYPO has no "
-                        "egress address"]
+    assert problems == [
+        f"{path}:4: 'notanip' is not an IP address; host LAPTOP-TYPO has no egress address",
+        f"{path}:5: no host; row left out",
+        f"{path}:6: no address; row left out",
+        f"{path}: host twice has 2 addresses (192.0.2.1, 192.0.2.2); none is used"]
+
+
+def test_egress_that_is_no_text_or_names_a_host_twice_is_refused(tmp_path: Path) -> None:
+    binary = tmp_path / "clients.csv"
+    binary.write_bytes(bytes(range(256)))
+
+    with pytest.raises(ValueError, match="clients.csv: not a UTF-8 or UTF-16 text file"):
+        read_egress_csv(str(binary), [])
+    with pytest.raises(ValueError, match="given twice, 192.0.2.1 and 192.0.2.2"):
+        parse_egress(["PC=192.0.2.1", "pc=192.0.2.2"])
+    assert parse_egress(["PC=192.0.2.1", "pc=192.0.2.1"]) == {"pc": "192.0.2.1"}

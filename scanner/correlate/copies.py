@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import functools
+import io
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator
@@ -255,7 +257,8 @@ def normal_ip(text: str) -> str:
 
 
 def parse_egress(pairs: Iterable[str]) -> dict[str, str]:
-    """`HOST=IP` pairs, host names matched case-insensitively."""
+    """`HOST=IP` pairs, host names matched case-insensitively; one host given two addresses is
+    refused (which of them the audit log should be held against cannot be told)."""
     egress: dict[str, str] = {}
     for pair in pairs:
         host, sep, address = pair.partition("=")
@@ -266,7 +269,10 @@ def parse_egress(pairs: Iterable[str]) -> dict[str, str]:
         except ValueError:
             raise ValueError(f"--egress {pair!r}: {address.strip()!r} is not an IP address") \
                 from None
-        egress[host.strip().lower()] = normal_ip(address)
+        known = egress.setdefault(host.strip().lower(), normal_ip(address))
+        if known != normal_ip(address):
+            raise ValueError(f"--egress {host.strip()}: given twice, {known} and "
+                             f"{normal_ip(address)}")
     return egress
 
 
@@ -276,29 +282,57 @@ EGRESS_IP_COLUMNS = ("ip", "egress_ip", "public_ip", "publicip", "last_ip", "las
 
 
 def read_egress_csv(path: str, problems: list[str]) -> dict[str, str]:
-    """A CSV of host and public IP (Velociraptor's client list has Hostname and LastIP...); a
-    row whose address is not an IP is left out and said in `problems`."""
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        rows = csv.DictReader(handle)
-        columns = {c.strip().lower(): c for c in rows.fieldnames or []}
-        host_col = next((columns[c] for c in EGRESS_HOST_COLUMNS if c in columns), None)
-        ip_col = next((columns[c] for c in EGRESS_IP_COLUMNS if c in columns), None)
-        if host_col is None or ip_col is None:
-            raise ValueError(f"{path}: needs a host column and an IP column, "
-                             f"found {sorted(columns)}")
-        egress: dict[str, str] = {}
-        for row in rows:
-            if not row.get(host_col) or not row.get(ip_col):
-                continue
-            address = normal_ip(_strip_port(row[ip_col]))
-            try:
-                ipaddress.ip_address(address)
-            except ValueError:
-                problems.append(f"{path}:{rows.line_num}: {row[ip_col].strip()!r} is not an IP "
-                                f"address; host {row[host_col].strip()} has no egress address")
-                continue
-            egress[row[host_col].strip().lower()] = address
-        return egress
+    """A CSV of host and public IP (Velociraptor's client list has Hostname and LastIP...), in
+    UTF-8 or UTF-16 with a BOM. A row without a host or an address, or whose address is not an
+    IP, is left out, and so is a host given two addresses; each is said in `problems`."""
+    with open(path, "rb") as handle:
+        text = _egress_text(path, handle.read())
+    rows = csv.DictReader(io.StringIO(text, newline=""))
+    columns = {c.strip().lower(): c for c in rows.fieldnames or []}
+    host_col = next((columns[c] for c in EGRESS_HOST_COLUMNS if c in columns), None)
+    ip_col = next((columns[c] for c in EGRESS_IP_COLUMNS if c in columns), None)
+    if host_col is None or ip_col is None:
+        raise ValueError(f"{path}: needs a host column and an IP column, found {sorted(columns)}")
+    found: dict[str, set[str]] = {}
+    for row in rows:
+        where = f"{path}:{rows.line_num}"
+        host, address = (row.get(host_col) or "").strip(), (row.get(ip_col) or "").strip()
+        if not host or not address:
+            problems.append(f"{where}: no {'host' if not host else 'address'}; row left out")
+            continue
+        address = normal_ip(_strip_port(address))
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            problems.append(f"{where}: {row[ip_col].strip()!r} is not an IP address; host "
+                            f"{host} has no egress address")
+            continue
+        found.setdefault(host.lower(), set()).add(address)
+    return _one_address_each(path, found, problems)
+
+
+def _egress_text(path: str, data: bytes) -> str:
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                          (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            return data.decode(encoding)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a UTF-8 or UTF-16 text file (a CSV of host and IP)") \
+            from None
+
+
+def _one_address_each(path: str, found: dict[str, set[str]],
+                      problems: list[str]) -> dict[str, str]:
+    egress = {}
+    for host, addresses in found.items():
+        if len(addresses) > 1:
+            problems.append(f"{path}: host {host} has {len(addresses)} addresses "
+                            f"({', '.join(sorted(addresses))}); none is used")
+            continue
+        egress[host] = next(iter(addresses))
+    return egress
 
 
 def _strip_port(text: str) -> str:
