@@ -361,3 +361,22 @@ def test_correlate_with_nothing_readable_exits_3(tmp_path: Path) -> None:
 
     assert code == exitcodes.FAILED
     assert "no scan report could be read" in said and "give --audit" not in said
+
+
+def test_a_copy_with_no_identity_is_not_given_one_mailbox(tmp_path: Path) -> None:
+    """A damaged OST with no ids and no owner stands against every mailbox's sessions: the
+    finding names how many mailboxes, not the first of them."""
+    outlook = tmp_path / "HOST-H/Users/Administrator/AppData/Local/Microsoft/Outlook"
+    outlook.mkdir(parents=True)
+    server = CASE / "hosts/SRV-FILE01/Users/Administrator/AppData/Local/Microsoft/Outlook"
+    whole = (server / "jdoe@contoso.example.ost").read_bytes()
+    (outlook / "Outlook.ost").write_bytes(whole[:40000])
+    report = tmp_path / "report.json"
+    run("scan", str(tmp_path / "HOST-H"), "--host-name", "HOST-H", "-o", str(report), "-q")
+
+    result = CliRunner().invoke(app, ["correlate", "--report", str(report), "--audit", AUDIT,
+                                      "--ip", "198.51.100.77", "--format", "json", "-q"])
+
+    [finding] = json.loads(result.stdout)["findings"]
+    assert (finding["verdict"], finding["mailbox"], finding["session_count"]) == (
+        "insufficient-evidence", "2 mailbox(es)", 5)

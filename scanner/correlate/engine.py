@@ -212,8 +212,10 @@ def findings_for_copy(
     if not copy.has_identity and not copy.owners and others:
         views = [v for m in others for v in audit.by_mailbox[m]]
         label = f"{len(others) + skipped} mailbox(es)"
-        return findings + [mailbox_finding(copy, label, views, rules, bool(marked & set(others)))
-                           ], skipped
+        blind = mailbox_finding(copy, label, views, rules, bool(marked & set(others)))
+        if len(others) + skipped > 1:
+            blind.mailbox = label          # sessions of several mailboxes: none is named
+        return findings + [blind], skipped
     findings += [mailbox_finding(copy, m, audit.by_mailbox[m], rules, m in marked)
                  for m in others]
     return findings, skipped
