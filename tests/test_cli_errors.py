@@ -380,3 +380,21 @@ def test_a_copy_with_no_identity_is_not_given_one_mailbox(tmp_path: Path) -> Non
     [finding] = json.loads(result.stdout)["findings"]
     assert (finding["verdict"], finding["mailbox"], finding["session_count"]) == (
         "insufficient-evidence", "2 mailbox(es)", 5)
+
+
+def test_scan_of_a_file_and_a_new_case_stay_out_of_the_host_tree(tmp_path: Path) -> None:
+    outlook = tmp_path / "host1/Users/a/AppData/Local/Microsoft/Outlook"
+    outlook.mkdir(parents=True)
+    laptop = CASE / "hosts/LAPTOP-CFO/Users/jdoe/AppData/Local/Microsoft/Outlook"
+    (outlook / "a.ost").write_bytes((laptop / "jdoe@contoso.example.ost").read_bytes())
+    report = tmp_path / "report.json"
+    run("scan", str(tmp_path / "host1"), "-o", str(report), "-q")
+    before = sorted((tmp_path / "host1").rglob("*"))
+
+    refused = [
+        run("scan", str(outlook / "a.ost"), "-o", str(tmp_path / "host1/x.json"), "-q")[0],
+        run("collect", str(report), "--case", str(outlook / "case.sqlite"), "-q")[0],
+    ]
+
+    assert refused == [exitcodes.USAGE] * 2
+    assert sorted((tmp_path / "host1").rglob("*")) == before

@@ -17,6 +17,7 @@ from scanner.audit.ingest import AuditError, IngestState, ingest, iter_events
 from scanner.commands.options import (
     evidence_root,
     ip_address,
+    refuse_beside_stores,
     refuse_overwriting,
     writable_output,
 )
@@ -79,6 +80,7 @@ def collect(
     new_case = not os.path.exists(case)
     if new_case:                      # a new case is not made beside the evidence
         refuse_overwriting(case, reports or [], console, evidence=audit)
+        refuse_beside_stores(case, console)
     try:
         store = CaseStore(case)
     except CaseError as exc:

@@ -47,7 +47,9 @@ def evidence_root(path: str) -> str | None:
     parts = os.path.realpath(path).split(os.sep)
     for index in range(len(parts) - 2, 0, -1):
         if parts[index].lower() in PROFILE_FOLDERS:
-            return os.sep.join(parts[:index]) or os.sep
+            root = os.sep.join(parts[:index]) or os.sep
+            # a drive of a live host: its profile tree, not the whole drive
+            return os.path.join(root, parts[index]) if os.path.ismount(root) else root
     return None
 
 
@@ -73,3 +75,20 @@ def refuse_overwriting(output: str | None, inputs: list[str], console: Console,
             console.error(f"{output}: would be written beside {given}, into the evidence; "
                           "write elsewhere")
             raise typer.Exit(exitcodes.USAGE)
+
+
+STORE_SUFFIXES = (".ost", ".pst")
+
+
+def refuse_beside_stores(output: str, console: Console) -> None:
+    """A new file is not made in a folder that holds Outlook data files (evidence)."""
+    folder = os.path.dirname(os.path.abspath(output))
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return                          # the write itself will say why it fails
+    stores = [n for n in names if n.lower().endswith(STORE_SUFFIXES)]
+    if stores:
+        console.error(f"{output}: would be written beside {stores[0]} (an Outlook data file), "
+                      "into the evidence; write elsewhere")
+        raise typer.Exit(exitcodes.USAGE)

@@ -10,7 +10,12 @@ from collections import Counter
 import typer
 
 from scanner import exitcodes
-from scanner.commands.options import ip_address, seconds_allowed, writable_output
+from scanner.commands.options import (
+    evidence_root,
+    ip_address,
+    seconds_allowed,
+    writable_output,
+)
 from scanner.console import Console
 from scanner.discovery import LINK_STAGE, NOT_SEARCHED_STAGE, profiles_in_users_folders
 from scanner.output import inside, open_output, write_json, write_jsonl
@@ -104,10 +109,12 @@ def warn_if_no_profiles(target: Target, console: Console) -> None:
 
 
 def refuse_writing_into(target: str | None, output: str | None, console: Console) -> None:
-    """The report never goes into the evidence: not into a target folder, not beside a file."""
+    """The report never goes into the evidence: not into a target folder, not beside a file nor
+    below its folder, nor anywhere in the host tree a file given alone hangs from."""
     if not target or not output or output == "-" or not os.path.exists(target):
         return
-    evidence = target if os.path.isdir(target) else os.path.dirname(os.path.abspath(target))
+    evidence = target if os.path.isdir(target) else \
+        evidence_root(target) or os.path.dirname(os.path.abspath(target))
     if inside(output, evidence):
         console.error(f"{output}: would write into the evidence ({evidence}); write elsewhere")
         raise typer.Exit(exitcodes.USAGE)
