@@ -132,7 +132,8 @@ def _write(log: AuditLog, fmt: AuditFormat, records: AuditRecords, kind: EventKi
     if fmt == AuditFormat.table:
         if not log.distinct_records:      # nothing read: no result; stderr says why
             return
-        stream.write(sessions_table(log.sessions))
+        if log.sessions or mailbox is None:
+            stream.write(sessions_table(log.sessions))
         stream.writelines(mailbox_line(c) + "\n" for c in log.mailboxes if mailbox is not None)
     elif fmt == AuditFormat.json:
         write_json(_document(log, records, events, sessions), stream)
