@@ -35,13 +35,16 @@ def is_jsonl_report(first_line: bytes) -> bool:
 
 def not_json(source: str, error: Exception, data: bytes = b"") -> str:
     """Why an input given as a scan report is not one, and which command reads what it is."""
+    if not data.strip():
+        return f"{source}: an empty file, not a scan report"
     if is_jsonl_report(data[:data.find(b"\n") + 1 or 1 << 16]):
         return f"{source}: {JSONL_REPORT}"
     if data[:4] == b"!BDN":
         return (f"{source}: an Outlook data file (OST/PST), not a scan report: run "
                 "`ostscan scan` on it and collect the report that writes")
     if data[:4] == b"PK\x03\x04":
-        return f"{source}: a zip archive that cannot be opened (cut short or damaged)"
+        return (f"{source}: a zip archive that cannot be opened (it starts as a zip: cut short, "
+                "its index at the end is missing)")
     if isinstance(error, UnicodeDecodeError) or b"\0" in data[:4096]:
         return f"{source}: binary data, not a scan report (a JSON document)"
     audit_like = any(key in data[:1 << 16] for key in (b"CreationTime", b"AuditData"))

@@ -119,3 +119,15 @@ def test_a_scan_report_given_as_an_audit_export_is_named(tmp_path: Path) -> None
     log = ingest([str(report)])
 
     assert [e.reason for e in log.errors] == [ingest_module.SCAN_REPORT_REASON]
+
+
+def test_a_zip_cut_before_its_index_is_said_to_be_cut(tmp_path: Path) -> None:
+    whole = auditgen.zip_bytes({"export.csv": CASE_EXPORT.read_bytes()})
+    cut = tmp_path / "export.zip"
+    cut.write_bytes(whole[:len(whole) // 2])
+
+    log = ingest([str(cut)])
+
+    assert [e.reason for e in log.errors] == [
+        "bad zip archive: File is not a zip file (it starts as a zip: cut short, its index at "
+        "the end is missing)"]

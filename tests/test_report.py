@@ -83,7 +83,8 @@ def test_values_a_scan_never_writes_are_refused(edit: object, said: str) -> None
 
 @pytest.mark.parametrize(("data", "said"), [
     (b"!BDN" + bytes(600), "an Outlook data file (OST/PST), not a scan report"),
-    (b"PK\x03\x04" + bytes(100), "a zip archive that cannot be opened"),
+    (b"PK\x03\x04" + bytes(100), "a zip archive that cannot be opened (it starts as a zip: cut"),
+    (b"  \n", "an empty file, not a scan report"),
     (bytes(range(256)), "binary data, not a scan report"),
     (b'{"schema_version": "1.0", "files": [', "JSON cut short or broken"),
     (b'{"CreationTime":"2024-03-01T08:59:00"}\n{"CreationTime":"x"}\n', "given with --audit"),

@@ -135,6 +135,20 @@ def test_a_file_dissect_cannot_open_is_a_target_error(tmp_path: Path) -> None:
         open_target(str(broken))
 
 
+def test_a_zip_cut_short_says_so(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    whole = io.BytesIO()
+    with zipfile.ZipFile(whole, "w") as archive:
+        archive.writestr("C/Users/a/NTUSER.DAT", bytes(5000))
+    cut = tmp_path / "collection.zip"
+    cut.write_bytes(whole.getvalue()[:3000])
+
+    with pytest.raises(TargetError, match="cut short, its index at the end is missing"):
+        open_target(str(cut))
+
+
 def test_plain_folders_work_without_dissect(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = hostgen.profile_files(tmp_path / "stubs")

@@ -258,12 +258,26 @@ def looks_binary(head: bytes, encoding: str) -> bool:
     return controls > len(head) // 20
 
 
+def _cut_zip_hint(opener: Callable[[], BinaryIO]) -> str:
+    """A file that starts as a zip but has no index at its end was most likely cut short."""
+    try:
+        with opener() as stream:
+            starts_as_zip = stream.read(4) == ZIP_START
+    except OSError:
+        return ""
+    return " (it starts as a zip: cut short, its index at the end is missing)" \
+        if starts_as_zip else ""
+
+
+ZIP_START = b"PK\x03\x04"
+
+
 def _zip_members(name: str, opener: Callable[[], BinaryIO]) -> Iterator[TextSource | SourceError]:
     try:
         archive = zipfile.ZipFile(opener())
         members = [m for m in archive.infolist() if not m.is_dir()]
     except (zipfile.BadZipFile, OSError) as exc:
-        yield SourceError(name, f"bad zip archive: {exc}")
+        yield SourceError(name, f"bad zip archive: {exc}{_cut_zip_hint(opener)}")
         return
 
     names = {m.filename for m in members}

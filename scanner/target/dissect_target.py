@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import zipfile
 from typing import Any, BinaryIO
 
 from scanner.target.base import Entry, FileStat, Target, TargetError, TargetSpec, join
@@ -240,13 +241,25 @@ def image_suffix(path: str) -> str | None:
     return None
 
 
+def _cut_zip(path: str) -> str:
+    """A file that starts as a zip but is no readable zip was most likely cut short."""
+    try:
+        with open(path, "rb") as handle:
+            starts_as_zip = handle.read(4) == b"PK\x03\x04"
+    except OSError:
+        return ""
+    return " (it starts as a zip: cut short, its index at the end is missing)" \
+        if starts_as_zip and not zipfile.is_zipfile(path) else ""
+
+
 def open_dissect(path: str) -> DissectTarget:
     """Open an image or archive through dissect.target; TargetError when it cannot."""
     module = require_dissect()
     try:
         handle = module.Target.open(path)
     except Exception as exc:  # dissect raises its own error classes, not OSError
-        raise TargetError(f"{path}: dissect.target cannot open it: {exc}") from exc
+        raise TargetError(f"{path}: dissect.target cannot open it: {exc}{_cut_zip(path)}") \
+            from exc
     target = DissectTarget(TargetSpec("dissect", path), handle, "")
     target.description = describe(path, handle, target.volumes())
     return target
