@@ -219,3 +219,17 @@ def test_correlate_directly_over_reports_and_audit_to_html(tmp_path: Path) -> No
     assert "HOST00007" in html and "held-by-collected-devices" in html
     assert "egress_ip</b> supports" in html
     assert html.count("<circle") == 20                # the 20 Sync events of the session
+
+
+def test_collect_audit_folder_skips_documents_as_audit_does(tmp_path: Path) -> None:
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    _audit(exports)
+    (exports / "SOURCES.md").write_text("where these came from\n", encoding="utf-8")
+    (tmp_path / "work").mkdir()
+
+    result = CliRunner().invoke(app, ["collect", "--case", str(tmp_path / "work/c.sqlite"),
+                                      "--audit", str(exports), "-q"])
+
+    assert result.exit_code == exitcodes.OK, result.stderr
+    assert "SOURCES.md" not in result.stderr

@@ -14,6 +14,7 @@ import typer
 
 from scanner import exitcodes
 from scanner.audit.ingest import AuditError, IngestState, ingest, iter_events
+from scanner.audit.sources import NOT_EXPORTS
 from scanner.commands.options import (
     evidence_root,
     ip_address,
@@ -113,7 +114,8 @@ def _audit_files(paths: list[str], console: Console) -> tuple[list[str], int]:
         if not os.path.isdir(path):
             files.append(path)
             continue
-        found = [str(p) for p in sorted(Path(path).rglob("*")) if p.is_file()]
+        found = [str(p) for p in sorted(Path(path).rglob("*"))
+                 if p.is_file() and not p.name.lower().endswith(NOT_EXPORTS)]   # as audit does
         if not found:
             console.warn(f"{path}: no file in this folder or below it")
             empty += 1
