@@ -190,3 +190,10 @@ def test_a_rules_folder_without_rules_is_an_error(tmp_path: Path) -> None:
 
     assert result.exit_code == exitcodes.INVALID
     assert "no rule files (*.yml, *.yaml) in this folder" in result.stderr
+
+
+def test_rules_check_only_needs_a_rules_folder() -> None:
+    result = CliRunner().invoke(app, ["rules", "check", "--only"])
+
+    assert result.exit_code == exitcodes.USAGE
+    assert "give at least one --rules DIR" in result.stderr

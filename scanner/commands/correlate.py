@@ -194,7 +194,8 @@ def correlate_command(
                                           "clients: Hostname, LastIP).", metavar="FILE"),
     rules: list[str] = typer.Option([], "--rules", help="A folder of extra YAML rules.",
                                     metavar="DIR"),
-    fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
+    fmt: Format = typer.Option(Format.table, "--format", metavar="FORMAT",
+                               help="table, json, jsonl (ECS), csv, timesketch or html."),
     output: str | None = typer.Option(None, "-o", "--output", callback=writable_output,
                                          help="Write here, not stdout.", metavar="FILE"),
     unrelated_limit: int = typer.Option(20, "--unrelated-limit", min=0,
@@ -398,7 +399,8 @@ def match(
                                          metavar="NAME"),
     rules: list[str] = typer.Option([], "--rules", help="A folder of extra YAML rules.",
                                     metavar="DIR"),
-    fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
+    fmt: Format = typer.Option(Format.table, "--format", metavar="FORMAT",
+                               help="table, json, jsonl (ECS), csv, timesketch or html."),
     output: str | None = typer.Option(None, "-o", "--output", callback=writable_output,
                                          help="Write here, not stdout.", metavar="FILE"),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr.", metavar=""),
@@ -482,7 +484,10 @@ def rules_check(
     only: bool = typer.Option(False, "--only", help="Check only the --rules folders.", metavar=""),
 ) -> None:
     """Load every rule, report errors with file and line, and run every rule's examples."""
-    folders = [*([] if only and rules else [default_rules_dir()]), *rules]
+    if only and not rules:
+        Console(False).error("--only checks the --rules folders: give at least one --rules DIR")
+        raise typer.Exit(exitcodes.USAGE)
+    folders = [*([] if only else [default_rules_dir()]), *rules]
     ruleset = load_rules(folders)
     failures = ruleset.errors + check_examples(ruleset)
     for failure in failures:
