@@ -231,13 +231,17 @@ def test_match_on_a_file_it_cannot_read_whole_is_undetermined(tmp_path: Path,
     assert [": cut.ost (" in u for u in document["unread_copies"]] == [True]
 
 
-def test_correlate_names_a_damaged_copy_and_exits_1(tmp_path: Path) -> None:
-    server = tmp_path / "SRV-FILE01"
-    outlook = server / "Users/Administrator/AppData/Local/Microsoft/Outlook"
+def _host_with_a_cut_ost(host: Path, name: str) -> Path:
+    """A host tree whose one OST is the server's copy cut to its first 40,000 bytes."""
+    outlook = host / "Users/Administrator/AppData/Local/Microsoft/Outlook"
     outlook.mkdir(parents=True)
     whole = CASE / "hosts/SRV-FILE01/Users/Administrator/AppData/Local/Microsoft/Outlook"
-    data = (whole / "jdoe@contoso.example.ost").read_bytes()
-    (outlook / "jdoe@contoso.example.ost").write_bytes(data[:40000])
+    (outlook / name).write_bytes((whole / "jdoe@contoso.example.ost").read_bytes()[:40000])
+    return host
+
+
+def test_correlate_names_a_damaged_copy_and_exits_1(tmp_path: Path) -> None:
+    server = _host_with_a_cut_ost(tmp_path / "SRV-FILE01", "jdoe@contoso.example.ost")
     report = tmp_path / "report.json"
     run("scan", str(server), "-o", str(report), "-q")
 
@@ -366,11 +370,7 @@ def test_correlate_with_nothing_readable_exits_3(tmp_path: Path) -> None:
 def test_a_copy_with_no_identity_is_not_given_one_mailbox(tmp_path: Path) -> None:
     """A damaged OST with no ids and no owner stands against every mailbox's sessions: the
     finding names how many mailboxes, not the first of them."""
-    outlook = tmp_path / "HOST-H/Users/Administrator/AppData/Local/Microsoft/Outlook"
-    outlook.mkdir(parents=True)
-    server = CASE / "hosts/SRV-FILE01/Users/Administrator/AppData/Local/Microsoft/Outlook"
-    whole = (server / "jdoe@contoso.example.ost").read_bytes()
-    (outlook / "Outlook.ost").write_bytes(whole[:40000])
+    _host_with_a_cut_ost(tmp_path / "HOST-H", "Outlook.ost")
     report = tmp_path / "report.json"
     run("scan", str(tmp_path / "HOST-H"), "--host-name", "HOST-H", "-o", str(report), "-q")
 

@@ -21,6 +21,8 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
+from scanner.quiet import open_quietly, quiet_descriptor
+
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
@@ -130,22 +132,6 @@ def iter_sources(paths: list[str]) -> Iterator[TextSource | SourceError]:
             yield SourceError(path, "not found")
 
 
-def open_quietly(path: str) -> BinaryIO:
-    """A file opened to read, without updating its access time where the OS allows it."""
-    return open(path, "rb", opener=_quiet_descriptor)
-
-
-def _quiet_descriptor(path: str, flags: int) -> int:
-    """Linux O_NOATIME needs the file's owner or CAP_FOWNER; otherwise the ordinary open."""
-    quiet = getattr(os, "O_NOATIME", 0)
-    if quiet:
-        try:
-            return os.open(path, flags | quiet)
-        except PermissionError:
-            pass
-    return os.open(path, flags)
-
-
 def _is_stream(path: str) -> bool:
     """A pipe, FIFO, socket or device: what can be read once only."""
     mode = os.stat(path).st_mode
@@ -201,7 +187,7 @@ def _listing(folder: str) -> tuple[list[str], list[str]]:
     if not hasattr(os, "O_DIRECTORY"):
         with os.scandir(folder) as entries:
             return _sorted_names(entries)
-    descriptor = _quiet_descriptor(folder, os.O_RDONLY | os.O_DIRECTORY)
+    descriptor = quiet_descriptor(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         with os.scandir(descriptor) as entries:
             return _sorted_names(entries)

@@ -32,7 +32,8 @@ from typing import BinaryIO
 from scanner.audit import bulk, containers
 from scanner.audit.events import AuditEvent
 from scanner.audit.ingest import IngestState, RangePart, _FileReader
-from scanner.audit.sources import GZIP_MAGIC, ZIP_MAGIC, TextSource, open_quietly
+from scanner.audit.sources import GZIP_MAGIC, ZIP_MAGIC, TextSource
+from scanner.quiet import open_quietly
 
 MIN_SPLIT_BYTES = 64 << 20
 # the part of the file read here: the child also sends what it found, which costs it more

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote
 
+from scanner.quiet import quiet_descriptor
 from scanner.target.base import Entry, FileStat, Target, TargetError, TargetSpec
 from scanner.target.rawntfs import is_sharing_violation
 from scanner.timeutil import from_epoch
@@ -49,7 +50,7 @@ def _listing(folder: str) -> Iterator[os.DirEntry]:
         with os.scandir(folder) as entries:
             yield entries
         return
-    fd = _open_quietly(folder, os.O_RDONLY | os.O_DIRECTORY)
+    fd = quiet_descriptor(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         with os.scandir(fd) as entries:
             yield entries
@@ -57,21 +58,9 @@ def _listing(folder: str) -> Iterator[os.DirEntry]:
         os.close(fd)
 
 
-def _open_quietly(path: str, flags: int) -> int:
-    """Open without updating the access time where the OS allows it (Linux O_NOATIME needs
-    the file's owner or CAP_FOWNER; otherwise the ordinary open)."""
-    quiet = getattr(os, "O_NOATIME", 0)
-    if quiet:
-        try:
-            return os.open(path, flags | quiet)
-        except PermissionError:
-            pass
-    return os.open(path, flags)
-
-
 def read_head(path: str, size: int) -> bytes:
     """The first `size` bytes of a file, read without updating its access time where allowed."""
-    with open(path, "rb", opener=_open_quietly) as handle:
+    with open(path, "rb", opener=quiet_descriptor) as handle:
         return handle.read(size)
 
 
@@ -211,7 +200,7 @@ class LocalTarget(Target):
         if not statmod.S_ISREG(mode):
             raise OSError(f"not a regular file: {host}")
         try:
-            return open(host, "rb", opener=_open_quietly)  # noqa: SIM115 - the caller closes it
+            return open(host, "rb", opener=quiet_descriptor)  # noqa: SIM115 - the caller closes it
         except PermissionError as exc:
             if not (self.is_live() and is_sharing_violation(exc)):
                 raise
