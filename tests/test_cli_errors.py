@@ -398,3 +398,49 @@ def test_scan_of_a_file_and_a_new_case_stay_out_of_the_host_tree(tmp_path: Path)
 
     assert refused == [exitcodes.USAGE] * 2
     assert sorted((tmp_path / "host1").rglob("*")) == before
+
+
+def test_a_host_report_that_could_not_be_read_keeps_off_fleet_away(tmp_path: Path) -> None:
+    """The server's report is cut: the session's copy may be on it. Directly and through a case
+    (which remembers the refusal), the conclusion is undetermined, never off-fleet."""
+    reports = {}
+    for host in ("SRV-FILE01", "WS-HR02"):
+        reports[host] = tmp_path / f"{host}.json"
+        run("scan", str(CASE / "hosts" / host), "--host-name", host, "-o",
+            str(reports[host]), "-q")
+    cut = tmp_path / "SRV-FILE01-cut.json"
+    cut.write_bytes(reports["SRV-FILE01"].read_bytes()[:5000])
+    ask = ["--ip", "198.51.100.77", "-q"]
+    case = tmp_path / "case.sqlite"
+    run("collect", str(cut), str(reports["WS-HR02"]), "--audit", AUDIT, "--case", str(case),
+        "-q")
+
+    direct = CliRunner().invoke(app, ["correlate", "--report", str(cut), "--report",
+                                      str(reports["WS-HR02"]), "--audit", AUDIT, *ask])
+    cased = CliRunner().invoke(app, ["correlate", "--case", str(case), *ask])
+
+    for result in (direct, cased):
+        assert result.exit_code == exitcodes.PARTIAL
+        assert "[undetermined]" in result.stdout and "off-fleet" not in result.stdout
+        assert "SRV-FILE01-cut.json" in result.stderr
+
+
+@pytest.mark.parametrize("content", [b"", b"SQLite format 3\x00" + bytes(100), b"not a case"])
+def test_a_file_that_is_no_case_is_refused_and_left_as_it_is(tmp_path: Path,
+                                                             content: bytes) -> None:
+    import sqlite3
+
+    evidence = tmp_path / "locked.ost"
+    if content.startswith(b"SQLite"):
+        sqlite3.connect(evidence).execute("CREATE TABLE t (x)").connection.close()
+    else:
+        evidence.write_bytes(content)
+    before = evidence.read_bytes()
+    report = tmp_path / "r.json"
+    run("scan", str(CASE / "hosts" / "WS-HR02"), "-o", str(report), "-q")
+
+    codes = [run("correlate", "--case", str(evidence), "-q")[0],
+             run("collect", str(report), "--case", str(evidence), "-q")[0]]
+
+    assert codes == [exitcodes.FAILED] * 2
+    assert evidence.read_bytes() == before

@@ -214,11 +214,14 @@ def correlate_command(
     options = _options_or_exit(egress, egress_csv, unrelated_limit, fmt, console, problems)
     marks = _marks_or_exit(session, ip, mailbox, since, until, console)
     nothing_read = False
+    refused: list[str] = []            # reports that could not be read: hosts not examined
     if report or audit:
         reports, audit_side, nothing_read = _direct_inputs(report, audit, options, console,
-                                                           problems)
+                                                           refused)
     else:
-        reports, audit_side = _from_case(case or DEFAULT_CASE, options.timelines, console)
+        reports, audit_side = _from_case(case or DEFAULT_CASE, options.timelines, console,
+                                         refused)
+    problems += refused
     scanned = [r.target.path for _, r in reports if r.target.kind == "folder"]
     refuse_overwriting(output, [path for path in scanned if os.path.isdir(path)], console)
     for side in _missing_side(reports, audit_side, bool(report), bool(audit),
@@ -226,7 +229,7 @@ def correlate_command(
         console.warn(side)
     problems += unmatched_marks(marks, session, mailbox, ip, audit_side)    # a typo, most likely
     problems += unknown_egress_hosts(options.egress, reports)
-    result = correlate(reports, audit_side, ruleset, marks, options)
+    result = correlate(reports, audit_side, ruleset, marks, options, unread_reports=refused)
     _finish(result, fmt, output, problems, console, nothing_read)
 
 
@@ -343,14 +346,15 @@ def _direct_reports(paths: list[str], problems: list[str]) -> Iterator[tuple[str
 
 
 def _from_case(
-    path: str, timelines: bool, console: Console
+    path: str, timelines: bool, console: Console, refused: list[str]
 ) -> tuple[list[tuple[str, ScanReport]], AuditSide]:
     if not os.path.exists(path):
         console.error(f"{path}: no such case; run `ostscan collect` first or give --report/--audit")
         raise typer.Exit(exitcodes.FAILED)
     try:
-        with CaseStore(path) as store:
+        with CaseStore(path, writable=False) as store:
             reports = list(store.reports())
+            refused += store.refused_reports()
             said = [text for found in store.audit_inputs()
                     for text in found["summary"].get("errors", [])
                     + found["summary"].get("warnings", [])]

@@ -73,21 +73,40 @@ class ReportSource:
 
 
 LOCK_WAIT_SECONDS = 120.0
+AUDIT_REFUSED = "audit refused"      # an --audit input with no record: not a report
 
 
 class CaseStore:
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], writable: bool = True) -> None:
+        """Open a case; `writable` (collect) also makes a new one where no file is. A file
+        that is no case, an empty one included, is refused and left as it is."""
         self.path = str(path)
         folder = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(folder):
             raise CaseError(f"{self.path}: cannot open the case: folder {folder} does not exist")
+        if os.path.isfile(self.path) and os.path.getsize(self.path) == 0:
+            raise CaseError(f"{self.path}: an empty file, not an ostscan case (a new case is "
+                            "made where no file is)")
+        new = not os.path.exists(self.path)
         try:
             # another collect or correlate may hold the case: wait for it rather than fail
-            self.db = sqlite3.connect(self.path, timeout=LOCK_WAIT_SECONDS)
-            self.db.executescript(_SCHEMA)
+            self.db = sqlite3.connect(self._address(writable), timeout=LOCK_WAIT_SECONDS,
+                                      uri=True)
+            if writable and (new or self._is_case()):
+                self.db.executescript(_SCHEMA)
+            if not self._is_case():
+                raise CaseError(f"{self.path}: not an ostscan case (no case tables in it)")
             self._check_version()
         except sqlite3.DatabaseError as exc:
             raise CaseError(f"{self.path}: not an ostscan case: {exc}") from exc
+
+    def _address(self, writable: bool) -> str:
+        address = Path(os.path.abspath(self.path)).as_uri()
+        return address if writable else address + "?mode=ro"
+
+    def _is_case(self) -> bool:
+        found = self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'")
+        return found.fetchone() is not None
 
     def close(self) -> None:
         self.db.close()
@@ -166,6 +185,17 @@ class CaseStore:
     def report_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM reports").fetchone()[0]
 
+    def refused_reports(self) -> list[str]:
+        """`source: reason` of every report refused and not collected from there since: a host
+        the case could not read, which conclusions must not overlook."""
+        rows = self.db.execute(
+            "SELECT c.source, c.reason FROM collections c WHERE c.outcome = 'refused' AND NOT "
+            "EXISTS (SELECT 1 FROM collections d WHERE d.source = c.source AND d.rowid > c.rowid"
+            " AND d.outcome IN ('added', 'unchanged')) ORDER BY c.rowid")
+        latest = {source: reason for source, reason in rows}
+        return [reason if reason.startswith(source) else f"{source}: {reason}"
+                for source, reason in latest.items()]
+
     # ---- audit events -------------------------------------------------------------------------
 
     def add_audit_events(
@@ -192,7 +222,7 @@ class CaseStore:
                 added += cursor.rowcount
             said = summary()
             if said.get("distinct_records") == 0:
-                self._log(source, "refused", "no audit record found")
+                self._log(source, AUDIT_REFUSED, "no audit record found")
                 return "refused", seen, 0
             self.db.execute("INSERT INTO audit_inputs VALUES (?,?,?,?,?,?)",
                             (digest, source, iso(now_utc()), seen, added, json.dumps(said)))

@@ -65,6 +65,7 @@ class Fleet:
     repeated: int = 0     # copies seen again in another report of the same host
     unreadable: list[str] = field(default_factory=list)   # OSTs that are no store: unread
     outlook_folders_only: int = 0    # hosts whose scans searched Outlook's folders, not all
+    unread_reports: list[str] = field(default_factory=list)   # given, but not read
 
 
 def collect_copies(
@@ -118,11 +119,14 @@ def correlate(
     rules: RuleSet,
     marks: Marks | None = None,
     options: CorrelateOptions | None = None,
+    unread_reports: Iterable[str] = (),
 ) -> CorrelationResult:
-    """Findings for every copy, then a conclusion for every marked session."""
+    """Findings for every copy, then a conclusion for every marked session; `unread_reports`
+    are host reports given that could not be read, so that no conclusion overlooks them."""
     marks = marks or Marks()
     options = options or CorrelateOptions()
     fleet = collect_copies(reports, options.egress)
+    fleet.unread_reports = list(unread_reports)
     marked = {}
     for view in audit.sessions:
         reasons = marks.reasons(view)
