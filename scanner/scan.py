@@ -252,6 +252,10 @@ def add_header_facts(target: Target, store: StoreFile) -> bool:
             store.read_through = getattr(handle, "read_through", None)
     except OSError as exc:
         return fail(store, [], "open", exc)
+    except Exception as exc:  # noqa: BLE001 - zipfile and dissect raise their own errors
+        store.status = STATUS_DAMAGED
+        store.reason = f"cannot be read from its container: {exc}"
+        return False
     header = read_header(head)
     store.kind, store.format_version = header.kind, header.format_version
     store.variant, store.encryption = header.variant, header.encryption
@@ -312,8 +316,8 @@ def add_hash(
         with target.open(store.path) as handle:
             while chunk := handle.read(HASH_CHUNK):
                 digest.update(chunk)
-    except OSError as exc:
-        store.hash_note = f"error: {exc}"
+    except Exception as exc:  # noqa: BLE001 - zipfile and dissect raise their own errors
+        store.hash_note = f"error: {exc}"       # (a bad CRC in a zip member): damage, said
         errors.append(ScanError(store.path, "hash", str(exc)))
         return
     store.sha256 = digest.hexdigest()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import sys
 from dataclasses import replace
@@ -147,6 +148,39 @@ def test_a_zip_cut_short_says_so(tmp_path: Path) -> None:
 
     with pytest.raises(TargetError, match="cut short, its index at the end is missing"):
         open_target(str(cut))
+
+
+@pytest.mark.parametrize("from_end", [False, True])
+def test_a_damaged_zip_member_is_a_damaged_store_not_a_crash(tmp_path: Path,
+                                                             from_end: bool) -> None:
+    """Zeros in the member's compressed data: a deflate error at its start, a bad CRC at its
+    end. Either way the store is `damaged` with the reason and the scan goes on."""
+    import zipfile
+
+    from typer.testing import CliRunner
+
+    from scanner.cli import app
+
+    laptop = Path(__file__).resolve().parent.parent / "fixtures/example-case/hosts/LAPTOP-CFO"
+    ost = laptop / "Users/jdoe/AppData/Local/Microsoft/Outlook/jdoe@contoso.example.ost"
+    archive = tmp_path / "evidence" / "laptop.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as writer:
+        writer.write(ost, "Users/jdoe/AppData/Local/Microsoft/Outlook/jdoe.ost")
+    [member] = zipfile.ZipFile(archive).infolist()
+    data = bytearray(archive.read_bytes())
+    start = member.header_offset + 30 + len(member.filename) + len(member.extra)
+    start += member.compress_size - 300 if from_end else 100
+    data[start:start + 200] = bytes(200)
+    archive.write_bytes(bytes(data))
+    report = tmp_path / "report.json"
+
+    result = CliRunner().invoke(app, ["scan", str(archive), "--host-name", "PC", "-o",
+                                      str(report)])
+
+    assert result.exit_code == 1, result.output
+    [store] = json.loads(report.read_text())["files"]
+    assert store["status"] == "damaged"
 
 
 def test_plain_folders_work_without_dissect(
