@@ -75,7 +75,7 @@ def _conclusion(
 
 def _why_open(finding: Finding) -> str | None:
     """Why a non-matching copy might still be the session's: its times could not be read, or
-    it was written while the session ran and nothing tells whether the session fed it (its
+    it was in use while the session ran and nothing tells whether the session fed it (its
     host's egress address unknown, its Outlook build not against the session's)."""
     if finding.verdict == VERDICT_INSUFFICIENT:
         return f"{finding.ost_status}: mailbox ids not readable"
@@ -84,8 +84,8 @@ def _why_open(finding: Finding) -> str | None:
         return "same mailbox, creation time unknown"
     if (facts.get("session_overlaps_ost") is True and facts.get("egress_ip_match") is None
             and facts.get("client_version_match") is not False):
-        return ("same mailbox, written while the session ran; its host's egress address is "
-                "not known, so the session may have fed it")
+        return ("same mailbox, in use while the session ran (made before it, written after "
+                "it); its host's egress address is not known, so the session may have fed it")
     return None
 
 

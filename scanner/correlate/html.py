@@ -70,13 +70,14 @@ def _conclusions(result: CorrelationResult) -> str:
     if not result.conclusions:
         return "<h2>Marked sessions</h2><p>No session was marked malicious.</p>"
     rows = ["<tr><th>Session</th><th>Mailbox</th><th>Conclusion</th><th>Devices</th>"
-            "<th>Statement</th></tr>"]
+            "<th>Not ruled out</th><th>Statement</th></tr>"]
     for c in result.conclusions:
         devices = "<br>".join(f"{_e(d.host)}: <code>{_e(d.ost_path)}</code> "
                               f"({d.confidence:.2f})" for d in c.devices) or "none"
+        open_copies = "<br>".join(_e(copy) for copy in c.undetermined_copies) or "none"
         rows.append(f"<tr><td><code>{_e(c.session_key)}</code></td><td>{_e(c.mailbox)}</td>"
-                    f"<td>{_e(c.conclusion)}</td><td>{devices}</td><td>{_e(c.statement)}</td>"
-                    "</tr>")
+                    f"<td>{_e(c.conclusion)}</td><td>{devices}</td><td>{open_copies}</td>"
+                    f"<td>{_e(c.statement)}</td></tr>")
     return "<h2>Marked sessions</h2><table>" + "".join(rows) + "</table>"
 
 

@@ -84,6 +84,8 @@ def write_table(result: CorrelationResult, stream: TextIO) -> None:
         for device in conclusion.devices:
             stream.write(f"  - {device.host}: {device.ost_path} "
                          f"(confidence {device.confidence:.2f})\n")
+        for copy in conclusion.undetermined_copies:
+            stream.write(f"  ? not ruled out: {copy}\n")
 
 
 def _table_order(finding: Finding) -> tuple:
