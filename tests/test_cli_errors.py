@@ -78,7 +78,7 @@ def test_without_host_reports_nothing_is_concluded_off_fleet() -> None:
     result = CliRunner().invoke(app, ["correlate", "--audit", AUDIT, "--ip", "198.51.100.77",
                                       "-q"])
 
-    assert result.exit_code == exitcodes.OK
+    assert result.exit_code == exitcodes.PARTIAL       # the question went unanswered
     assert "[undetermined]" in result.stdout
     assert "no host report was given or readable" in result.stdout
     assert "off-fleet" not in result.stdout and "None" not in result.stdout
@@ -306,7 +306,7 @@ def test_a_new_case_is_not_made_beside_an_audit_export(tmp_path: Path,
 def test_correlate_with_one_side_only_says_which_is_missing() -> None:
     code, said = run("correlate", "--audit", AUDIT, "-q")
 
-    assert code == exitcodes.OK
+    assert code == exitcodes.PARTIAL
     assert "no scan report to pair with" in said
     assert "no Sync session in the audit inputs" not in said
 
@@ -444,3 +444,14 @@ def test_a_file_that_is_no_case_is_refused_and_left_as_it_is(tmp_path: Path,
 
     assert codes == [exitcodes.FAILED] * 2
     assert evidence.read_bytes() == before
+
+
+def test_match_with_no_readable_audit_input_exits_3(tmp_path: Path) -> None:
+    laptop = CASE / "hosts/LAPTOP-CFO/Users/jdoe/AppData/Local/Microsoft/Outlook"
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+
+    code, _ = run("match", str(laptop / "jdoe@contoso.example.ost"), "--audit", str(empty),
+                  "-q")
+
+    assert code == exitcodes.FAILED

@@ -224,9 +224,8 @@ def correlate_command(
     problems += refused
     scanned = [r.target.path for _, r in reports if r.target.kind == "folder"]
     refuse_overwriting(output, [path for path in scanned if os.path.isdir(path)], console)
-    for side in _missing_side(reports, audit_side, bool(report), bool(audit),
-                              not (report or audit)):
-        console.warn(side)
+    problems += _missing_side(reports, audit_side, bool(report), bool(audit),
+                              not (report or audit))      # no findings: the run answers nothing
     problems += unmatched_marks(marks, session, mailbox, ip, audit_side)    # a typo, most likely
     problems += unknown_egress_hosts(options.egress, reports)
     result = correlate(reports, audit_side, ruleset, marks, options, unread_reports=refused)
@@ -424,7 +423,8 @@ def match(
         console.error(f"{ost}: no such file")
         raise typer.Exit(exitcodes.FAILED)
     report = scan_path(ost, ScanOptions(host_name=host_name, egress_ip=egress_ip), console)
-    side = audit_side_from_log(ingest(audit, console), timelines=fmt == Format.html)
+    log = ingest(audit, console)
+    side = audit_side_from_log(log, timelines=fmt == Format.html)
     marks = build_marks(session)
     problems = [f"{e.path}: {e.stage}: {e.reason}" for e in report.errors
                 if e.stage != LINK_STAGE]
@@ -437,7 +437,7 @@ def match(
         result.findings = [f for f in result.findings if f.marked]
     about_this_file(result, ost, report, console)
     problems += _unread_file(ost, report, result)
-    _finish(result, fmt, output, problems, console)
+    _finish(result, fmt, output, problems, console, nothing_read=not log.distinct_records)
 
 
 def _unread_file(ost: str, report: ScanReport, result: CorrelationResult) -> list[str]:
