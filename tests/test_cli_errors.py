@@ -335,9 +335,10 @@ def test_outputs_are_not_written_into_a_host_tree(tmp_path: Path) -> None:
     assert sorted(host.rglob("*")) == before
 
 
-def test_off_fleet_says_how_far_the_hosts_were_searched(tmp_path: Path) -> None:
-    """An OST moved out of Outlook's folders is found by --deep only; without it the scan warns
-    and the off-fleet statement names the hosts searched in Outlook's folders only."""
+def test_a_host_with_no_ost_in_outlooks_folders_is_searched_whole_or_undetermined(
+        tmp_path: Path) -> None:
+    """An OST moved out of Outlook's folders is found by --deep only; without it the scan
+    warns, and the host keeps the session's conclusion undetermined."""
     host = tmp_path / "HOST-X"
     (host / "Users/Administrator/Documents").mkdir(parents=True)
     (host / "OfflineFiles").mkdir()
@@ -353,8 +354,9 @@ def test_off_fleet_says_how_far_the_hosts_were_searched(tmp_path: Path) -> None:
             "-q"]).stdout)
 
     assert "no Outlook data file in Outlook's folders" in said[False][0]
-    assert "[not-on-collected-devices]" in said[False][1]
-    assert "1 of the hosts were searched in Outlook's own folders only" in said[False][1]
+    assert "[undetermined]" in said[False][1]
+    assert "HOST-X: no Outlook data file in Outlook's folders, and not searched whole" \
+        in said[False][1]
     assert "no Outlook data file" not in said[True][0]
     assert "is on: HOST-X" in said[True][1]
 
@@ -455,3 +457,18 @@ def test_match_with_no_readable_audit_input_exits_3(tmp_path: Path) -> None:
                   "-q")
 
     assert code == exitcodes.FAILED
+
+
+def test_off_fleet_says_how_many_hosts_were_searched_in_outlooks_folders_only(
+        tmp_path: Path) -> None:
+    reports = []
+    for host in ("LAPTOP-CFO", "WS-HR02"):
+        reports += ["--report", str(tmp_path / f"{host}.json")]
+        run("scan", str(CASE / "hosts" / host), "--host-name", host, "-o", reports[-1], "-q")
+
+    result = CliRunner().invoke(app, ["correlate", *reports, "--audit", AUDIT, "--ip",
+                                      "198.51.100.77", "--egress", "LAPTOP-CFO=203.0.113.24",
+                                      "-q"])
+
+    assert "[not-on-collected-devices]" in result.stdout
+    assert "2 of the hosts were searched in Outlook's own folders only" in result.stdout

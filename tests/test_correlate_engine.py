@@ -56,7 +56,7 @@ def _store(owner: str, database: str, created: dt.datetime, modified: dt.datetim
 
 
 def _report(host: str, *stores: StoreFile, live: bool = False,
-            egress: str | None = None) -> ScanReport:
+            egress: str | None = None, deep: bool = False) -> ScanReport:
     processes = [OutlookProcess(4242, "u", T0, "C:/Program Files/OUTLOOK.EXE",
                                 "16.0.17928.20114", open_stores=[stores[0].path])] \
         if live and stores else []
@@ -65,7 +65,7 @@ def _report(host: str, *stores: StoreFile, live: bool = False,
         target=TargetInfo("live" if live else "collection", host, host),
         host=HostContext(name=host, os="Windows 11", boot_time=T0, outlook_processes=processes,
                          outlook_versions=["16.0.17928.20114"], egress_ip=egress),
-        files=list(stores), scan_id=f"scan-{host}")
+        files=list(stores), scan_id=f"scan-{host}", options={"deep": deep})
 
 
 def _session(key: str, mailbox: str, database: str, first: dt.datetime, ip: str,
@@ -85,7 +85,7 @@ def _fleet() -> list[tuple[str, ScanReport]]:
     colleague = _store(OTHER, OTHER_DB, T0 - dt.timedelta(days=90), T0 + dt.timedelta(days=19))
     return [("r-laptop", _report("LAPTOP-VICTIM", laptop, live=True, egress="192.0.2.10")),
             ("r-colleague", _report("LAPTOP-OTHER", colleague)),
-            ("r-server", _report("FILESERVER"))]
+            ("r-server", _report("FILESERVER", deep=True))]    # no OST anywhere on it
 
 
 def _sessions() -> list[SyncSession]:
@@ -120,6 +120,20 @@ def test_attacker_copy_is_off_fleet_and_owner_laptop_is_fed_by_owner_session() -
     assert conclusion.marked_by == ["ip 203.0.113.9 in 203.0.113.0/24"]
     assert conclusion.scans_from == T0 + dt.timedelta(days=20)
     assert "off-fleet" in conclusion.statement and "3 host(s)" in conclusion.statement
+
+
+def test_a_host_with_no_ost_not_searched_whole_keeps_off_fleet_away() -> None:
+    """The server holds no OST in Outlook's folders and was not scanned with --deep: a copy
+    moved elsewhere on it would have been missed."""
+    fleet = [*_fleet()[:2], ("r-server", _report("FILESERVER"))]
+
+    [conclusion] = correlate(fleet, build_audit_side(_sessions()), RULES,
+                             build_marks(ips=["203.0.113.0/24"])).conclusions
+
+    assert conclusion.conclusion == UNDETERMINED
+    assert conclusion.undetermined_copies == [
+        "FILESERVER: no Outlook data file in Outlook's folders, and not searched whole "
+        "(scan --deep)"]
 
 
 def test_attacker_copy_on_a_collected_host_is_found() -> None:

@@ -139,8 +139,9 @@ def summarise(report: ScanReport, console: Console) -> None:
     bad = [f for f in report.files if f.status not in (STATUS_OK, STATUS_MISSING)]
     console.info(summary_line(report))
     if none_in_outlook_folders(report):
-        console.warn(f"{report.target.path}: no Outlook data file in Outlook's folders of this "
-                     "host; an OST moved elsewhere is found by --deep, which walks every folder")
+        console.warn(f"{report.target.path or report.target.description}: no Outlook data "
+                     "file in Outlook's folders of this host; an OST moved elsewhere is found by "
+                     "--deep, which walks every folder")
     lines = [f"{store.path}: {store.status}: {shorten(store.reason)}" for store in bad]
     paths = {store.path for store in bad}
     lines += [f"{error.path or '(target root)'}: {error.stage}: {shorten(error.reason)}"
@@ -178,7 +179,7 @@ def none_in_outlook_folders(report: ScanReport) -> bool:
     """A host tree searched in Outlook's folders only, and nothing found there."""
     searched_whole = report.options.get("deep") or report.target.kind == "file" or \
         "every file searched" in (report.target.description or "")
-    return not searched_whole and not any(f.status not in NOT_STORES for f in report.files)
+    return not searched_whole and all(f.status == STATUS_MISSING for f in report.files)
 
 
 def by_status(files: list[StoreFile]) -> str:

@@ -35,6 +35,7 @@ def conclude(
              for c in fleet.copies if not c.has_identity and not c.owners]
     blind += [f"{unread}, not read" for unread in fleet.unreadable]
     blind += [f"a host report not read ({unread})" for unread in fleet.unread_reports]
+    blind += fleet.unsearched
     return [
         _conclusion(view, marked[view.key], grouped.get(view.key, []), blind, fleet)
         for view in sorted(audit.sessions, key=lambda v: (v.session.first, v.key))

@@ -43,7 +43,7 @@ from scanner.correlate.model import (
     Finding,
 )
 from scanner.correlate.rules import Rule, RuleSet
-from scanner.records import STATUS_OK, STATUS_PARTIAL, ScanReport
+from scanner.records import STATUS_MISSING, STATUS_OK, STATUS_PARTIAL, ScanReport
 from scanner.timeutil import iso
 
 UNREAD_LISTED = 10          # OSTs not read whole named in the warning; the rest counted
@@ -66,6 +66,7 @@ class Fleet:
     unreadable: list[str] = field(default_factory=list)   # OSTs that are no store: unread
     outlook_folders_only: int = 0    # hosts whose scans searched Outlook's folders, not all
     unread_reports: list[str] = field(default_factory=list)   # given, but not read
+    unsearched: list[str] = field(default_factory=list)   # hosts with no OST, not --deep
 
 
 def collect_copies(
@@ -79,6 +80,7 @@ def collect_copies(
     seen = 0
     hosts: set[str] = set()
     searched_whole: set[str] = set()
+    unsearched: list[str] = []
     starts, ends = [], []
     for report_id, report in reports:
         for copy in copies_from_report(report, report_id, egress):
@@ -90,12 +92,16 @@ def collect_copies(
         hosts.add(host_name(report).lower())
         if _searched_whole(report):
             searched_whole.add(host_name(report).lower())
+        elif all(store.status == STATUS_MISSING for store in report.files):
+            unsearched.append(f"{host_name(report)}: no Outlook data file in Outlook's folders,"
+                              " and not searched whole (scan --deep)")
         starts.append(report.started)
         ends.append(report.finished or report.started)
     copies = list(latest.values())
     return Fleet(copies, len(hosts), min(starts, default=None), max(ends, default=None),
                  repeated=seen - len(copies), unreadable=sorted(set(unreadable)),
-                 outlook_folders_only=len(hosts - searched_whole))
+                 outlook_folders_only=len(hosts - searched_whole),
+                 unsearched=sorted(set(unsearched)))
 
 
 def _searched_whole(report: ScanReport) -> bool:
