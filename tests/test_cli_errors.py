@@ -472,3 +472,16 @@ def test_off_fleet_says_how_many_hosts_were_searched_in_outlooks_folders_only(
 
     assert "[not-on-collected-devices]" in result.stdout
     assert "2 of the hosts were searched in Outlook's own folders only" in result.stdout
+
+
+def test_a_new_case_is_not_made_inside_a_folder_a_report_scanned(tmp_path: Path) -> None:
+    host = tmp_path / "WS-HR02"
+    host.mkdir()
+    (host / "Users").mkdir()
+    report = tmp_path / "r.json"
+    run("scan", str(host), "--host-name", "WS-HR02", "-o", str(report), "-q")
+
+    code, said = run("collect", str(report), "--case", str(host / "Users" / "case.sqlite"))
+
+    assert code == exitcodes.USAGE and "write into an input" in said
+    assert not (host / "Users" / "case.sqlite").exists()

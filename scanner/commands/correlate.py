@@ -80,7 +80,8 @@ def collect(
         raise typer.Exit(exitcodes.USAGE)
     new_case = not os.path.exists(case)
     if new_case:                      # a new case is not made beside the evidence
-        refuse_overwriting(case, reports or [], console, evidence=audit)
+        refuse_overwriting(case, [*(reports or []), *_scanned_folders(reports or [])], console,
+                           evidence=audit)
         refuse_beside_stores(case, console)
     try:
         store = CaseStore(case)
@@ -105,6 +106,20 @@ def collect(
         raise typer.Exit(exitcodes.FAILED)
     failed = bool(summary.refused) or audit_failed
     raise typer.Exit(exitcodes.PARTIAL if failed else exitcodes.OK)
+
+
+def _scanned_folders(paths: list[str]) -> list[str]:
+    """The folders the given reports scanned, where they still exist here: evidence."""
+    folders = []
+    for found in report_sources(paths):
+        try:
+            target = json.loads(found.data or b"")["target"]
+        except (ValueError, KeyError, TypeError):
+            continue                      # collecting says why it is refused
+        if isinstance(target, dict) and target.get("kind") == "folder" and \
+                os.path.isdir(str(target.get("path"))):
+            folders.append(str(target["path"]))
+    return folders
 
 
 def _audit_files(paths: list[str], console: Console) -> tuple[list[str], int]:
