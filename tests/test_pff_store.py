@@ -279,3 +279,17 @@ def test_data_past_the_last_used_block_is_not_needed(fe01_ost: Path) -> None:
     reading = read_store(FailingReader(fe01_ost.read_bytes(), 12_000_000), "fe01.ost")
 
     assert (reading.status, len(reading.folders)) == (records.STATUS_OK, 61)
+
+
+def test_inbox_messages_the_owner_sample_cannot_read_make_the_store_partial() -> None:
+    """Zeros over some of the example server OST's messages: the default read (no --items)
+    must not call the store ok when part of its owner sample could not be read."""
+    example = Path(__file__).resolve().parent.parent / "fixtures/example-case/hosts/SRV-FILE01"
+    data = bytearray((example / "Users/Administrator/AppData/Local/Microsoft/Outlook"
+                      / "jdoe@contoso.example.ost").read_bytes())
+    data[200000:200000 + 4096] = bytes(4096)
+
+    reading = read_store(io.BytesIO(bytes(data)), "srv.ost")
+
+    assert reading.status == records.STATUS_PARTIAL
+    assert reading.reason == "5 of 40 Inbox messages read for owner clues unreadable"

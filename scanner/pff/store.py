@@ -389,11 +389,15 @@ def _sample_inbox(inbox: Any, walk: _Walk, owner_sample: int, problems: list[str
     except Exception as exc:  # libpff: unreadable contents table
         problems.append(f"Inbox messages unreadable: {_one_line(exc)}")
         return
+    unreadable = 0
     for index in range(count):
         try:
             owner.add_message_clues(walk.tally, inbox.get_sub_message(index), walk.codepage)
-        except Exception:  # one unreadable message does not spoil the sample
-            continue
+        except Exception:  # one unreadable message does not spoil the sample, but is said
+            unreadable += 1
+    if unreadable:
+        problems.append(f"{unreadable} of {count} Inbox messages read for owner clues "
+                        "unreadable")
 
 
 def _one_line(exc: BaseException) -> str:
