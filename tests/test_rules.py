@@ -197,3 +197,16 @@ def test_rules_check_only_needs_a_rules_folder() -> None:
 
     assert result.exit_code == exitcodes.USAGE
     assert "give at least one --rules DIR" in result.stderr
+
+
+def test_a_rule_missing_a_key_still_has_its_other_mistakes_said(tmp_path: Path) -> None:
+    broken = (GOOD.replace("references:", "sources:")
+              .replace("verdict: match", "verdict: maybe")
+              .replace("confidence: 0.7", "confidence: 2"))
+    _write(tmp_path, "e.yml", broken)
+
+    messages = [e.message for e in load_rules([tmp_path]).errors]
+
+    assert "missing key 'references'" in messages
+    assert any(m.startswith("verdict must be one of") for m in messages)
+    assert "confidence must be a number from 0 to 1" in messages

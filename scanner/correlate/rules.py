@@ -293,40 +293,44 @@ def _rule(node: Node, errors: _Errors) -> Rule | None:
     missing = [key for key in REQUIRED_KEYS if key not in fields]
     for key in missing:
         errors.add(node, f"missing key {key!r}")
-    if missing:
-        return None
     header = _header(fields, errors)
-    condition = compile_condition(fields["condition"][1], errors)
-    must, must_not = _examples(fields["examples"][1], errors)
-    if header is None or condition is None:
+    condition = compile_condition(fields["condition"][1], errors) if "condition" in fields \
+        else None
+    must, must_not = _examples(fields["examples"][1], errors) if "examples" in fields \
+        else ([], [])
+    if missing or header is None or condition is None:
         return None
     return Rule(**header, condition=condition, must_match=must, must_not_match=must_not,
                 path=errors.path, line=node.start_mark.line + 1)
 
 
+_HEADER_CHECKS: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
+    ("id", lambda v: isinstance(v, str) and bool(_ID.match(v)),
+     "id must be lower-case letters, digits, '-' or '.'"),
+    ("title", lambda v: isinstance(v, str) and bool(v.strip()), "title is empty"),
+    ("description", lambda v: isinstance(v, str), "description must be text"),
+    ("level", lambda v: v in LEVELS, f"level must be one of {', '.join(LEVELS)}"),
+    ("verdict", lambda v: v in VERDICTS, f"verdict must be one of {', '.join(VERDICTS)}"),
+    ("confidence", lambda v: _is_number(v) and 0 <= v <= 1,
+     "confidence must be a number from 0 to 1"),
+    ("references", lambda v: isinstance(v, list) and all(isinstance(r, str) for r in v),
+     "references: a list of text"),
+    ("precedence", lambda v: isinstance(v, int), "precedence: an integer"),
+)
+
+
 def _header(fields: dict[str, tuple[Node, Node]], errors: _Errors) -> dict[str, Any] | None:
+    """The rule's plain fields; each one present is checked, so that a rule missing a key
+    still has its other mistakes said in the same run."""
     value = {key: _plain(fields[key][1], errors, key) for key in fields if key in RULE_KEYS}
-    checks = [
-        ("id", isinstance(value["id"], str) and bool(_ID.match(value["id"])),
-         "id must be lower-case letters, digits, '-' or '.'"),
-        ("title", isinstance(value["title"], str) and value["title"].strip(), "title is empty"),
-        ("description", isinstance(value["description"], str), "description must be text"),
-        ("level", value["level"] in LEVELS, f"level must be one of {', '.join(LEVELS)}"),
-        ("verdict", value["verdict"] in VERDICTS, f"verdict must be one of {', '.join(VERDICTS)}"),
-        ("confidence", _is_number(value["confidence"]) and 0 <= value["confidence"] <= 1,
-         "confidence must be a number from 0 to 1"),
-        ("references", isinstance(value["references"], list)
-         and all(isinstance(r, str) for r in value["references"]), "references: a list of text"),
-        ("precedence", isinstance(value.get("precedence", 50), int), "precedence: an integer"),
-    ]
     failed = False
-    for key, ok, message in checks:
-        if not ok:
-            errors.add(fields[key][1] if key in fields else None, message)
+    for key, ok, message in _HEADER_CHECKS:
+        if key in value and not ok(value[key]):
+            errors.add(fields[key][1], message)
             failed = True
-    if failed:
-        return None
     keep = ("id", "title", "description", "level", "verdict", "references")
+    if failed or any(key not in value for key in (*keep, "confidence")):
+        return None
     return {**{k: value[k] for k in keep}, "confidence": float(value["confidence"]),
             "precedence": value.get("precedence", 50)}
 
