@@ -148,6 +148,9 @@ def test_a_zip_cut_short_says_so(tmp_path: Path) -> None:
 
     with pytest.raises(TargetError, match="cut short, its index at the end is missing"):
         open_target(str(cut))
+    cut.write_bytes(b"")
+    with pytest.raises(TargetError, match="an empty file"):
+        open_target(str(cut))
 
 
 @pytest.mark.parametrize("from_end", [False, True])

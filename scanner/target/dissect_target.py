@@ -242,8 +242,11 @@ def image_suffix(path: str) -> str | None:
 
 
 def _cut_zip(path: str) -> str:
-    """A file that starts as a zip but is no readable zip was most likely cut short."""
+    """A file that starts as a zip but is no readable zip was most likely cut short; an empty
+    one is said to be empty."""
     try:
+        if os.path.getsize(path) == 0:
+            return " (an empty file)"
         with open(path, "rb") as handle:
             starts_as_zip = handle.read(4) == b"PK\x03\x04"
     except OSError:
