@@ -231,6 +231,23 @@ def test_match_on_a_file_it_cannot_read_whole_is_undetermined(tmp_path: Path,
     assert [": cut.ost (" in u for u in document["unread_copies"]] == [True]
 
 
+@pytest.mark.parametrize("name", ["john.doe@contoso.com.ost", "Outlook.ost",
+                                  "jdoe@contoso.example.ost"])
+def test_a_damaged_ost_is_never_ruled_out_by_its_file_name(tmp_path: Path, name: str) -> None:
+    """OSTs are named after the primary SMTP address, which may differ from the UPN: a name
+    alone, with nothing read from the contents, does not make a damaged copy unrelated."""
+    host = _host_with_a_cut_ost(tmp_path / "HOST-Z", name)
+    report = tmp_path / "report.json"
+    run("scan", str(host), "--host-name", "HOST-Z", "-o", str(report), "-q")
+
+    result = CliRunner().invoke(app, ["correlate", "--report", str(report), "--audit", AUDIT,
+                                      "--ip", "198.51.100.77", "-q"])
+
+    assert "[undetermined]" in result.stdout and "off-fleet" not in result.stdout
+    assert f"not ruled out: HOST-Z: Users/Administrator/AppData/Local/Microsoft/Outlook/{name}" \
+        in result.stdout
+
+
 def _host_with_a_cut_ost(host: Path, name: str) -> Path:
     """A host tree whose one OST is the server's copy cut to its first 40,000 bytes."""
     outlook = host / "Users/Administrator/AppData/Local/Microsoft/Outlook"

@@ -36,11 +36,23 @@ def conclude(
     blind += [f"{unread}, not read" for unread in fleet.unreadable]
     blind += [f"a host report not read ({unread})" for unread in fleet.unread_reports]
     blind += fleet.unsearched
+    unsure = _insufficient_by_mailbox(findings)
     return [
-        _conclusion(view, marked[view.key], grouped.get(view.key, []), blind, fleet)
+        _conclusion(view, marked[view.key], grouped.get(view.key, [])
+                    + unsure.get((view.session.mailbox_upn or "").lower(), []), blind, fleet)
         for view in sorted(audit.sessions, key=lambda v: (v.session.first, v.key))
         if view.key in marked
     ]
+
+
+def _insufficient_by_mailbox(findings: list[Finding]) -> dict[str, list[Finding]]:
+    """Collapsed findings (all sessions of a mailbox against one copy) that could not decide:
+    they stand for each of that mailbox's sessions."""
+    unsure: dict[str, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        if finding.session_key is None and finding.verdict == VERDICT_INSUFFICIENT:
+            unsure[(finding.mailbox or "").lower()].append(finding)
+    return unsure
 
 
 def _conclusion(

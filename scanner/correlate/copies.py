@@ -52,6 +52,7 @@ class OstCopy:
     scan_finished: dt.datetime | None
     message_ids: dict[FolderKey, list[str]] = field(default_factory=dict)
     local_folders: dict[str, FolderRecord] = field(default_factory=dict)  # by lower-case name
+    owners_by_name_only: bool = False    # no owner clue read from the contents, only names
     _labels: dict[FolderKey, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -142,6 +143,7 @@ def _copy(
         scan_finished=report.finished,
         message_ids={k: f.message_ids for k, f in folders.items() if f.message_ids},
         local_folders=_local_mail_folders(store),
+        owners_by_name_only=all(c.source == "file_name" for c in store.owner_clues),
     )
 
 

@@ -37,6 +37,7 @@ FACT_TYPES: dict[str, tuple[type, ...]] = {
     "database_guid_match": (bool,),
     "provider_uid_match": (bool,),
     "owner_match": (bool,),
+    "owner_by_name_only": (bool,),
     "folder_overlap_count": (int,),
     "folder_overlap_by_name": (int,),
     "folder_overlap_ratio": (int, float),
@@ -175,9 +176,11 @@ def check_owner(copy: OstCopy, party: AuditParty) -> tuple[Evidence, dict[str, A
         return _item("owner_address", ost, audit, SUPPORTS,
                      "an owner clue of the OST equals MailboxOwnerUPN", "identity"), {
             "owner_match": True}
+    by_name = copy.owners_by_name_only
     return _item("owner_address", ost, audit, CONTRADICTS,
-                 "owner clues of the OST differ from MailboxOwnerUPN (aliases are possible)",
-                 "identity"), {"owner_match": False}
+                 "owner clues of the OST differ from MailboxOwnerUPN (aliases are possible"
+                 + ("; only the file name gives one" if by_name else "") + ")",
+                 "identity"), {"owner_match": False, "owner_by_name_only": by_name}
 
 
 def check_folder_overlap(copy: OstCopy, party: AuditParty) -> tuple[Evidence, dict[str, Any]]:
