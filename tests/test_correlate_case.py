@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -233,3 +234,20 @@ def test_collect_audit_folder_skips_documents_as_audit_does(tmp_path: Path) -> N
 
     assert result.exit_code == exitcodes.OK, result.stderr
     assert "SOURCES.md" not in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "O_NOATIME"), reason="O_NOATIME is a Linux feature")
+def test_collect_leaves_the_access_times_of_what_it_reads(tmp_path: Path) -> None:
+    report = _write_report(tmp_path / "host1.json", 1)
+    audit = _audit(tmp_path)
+    packed = tmp_path / "reports.zip"
+    with zipfile.ZipFile(packed, "w") as archive:
+        archive.write(report, "host1.json")
+    for path in (report, audit, packed):
+        os.utime(path, (1577836800, 1609459200))        # atime 2020, mtime 2021
+    (tmp_path / "work").mkdir()
+
+    CliRunner().invoke(app, ["collect", str(report), str(packed), "--audit", str(audit),
+                             "--case", str(tmp_path / "work/c.sqlite"), "-q"])
+
+    assert [os.stat(p).st_atime for p in (report, audit, packed)] == [1577836800] * 3

@@ -17,9 +17,10 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from scanner.audit.events import AuditEvent, BoundItem
+from scanner.quiet import open_quietly
 from scanner.records import ScanReport, to_jsonable
 from scanner.report import JSONL_REPORT, ReportError, is_jsonl_report, not_json, parse_report
 from scanner.timeutil import iso, now_utc, parse_iso
@@ -262,7 +263,7 @@ def event_from_json(data: dict[str, Any]) -> AuditEvent:
 
 def file_digest(path: str) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open_quietly(path) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -307,26 +308,29 @@ def _path_sources(path: str) -> Iterator[ReportSource]:
 def _scan_report_lines(path: Path) -> bool:
     """Whether a .jsonl file is a scan report written with --format jsonl (its first line)."""
     try:
-        with path.open("rb") as handle:
+        with open_quietly(str(path)) as handle:
             return is_jsonl_report(handle.readline(1 << 16))
     except OSError:
         return False
 
 
 def _file_sources(path: str) -> Iterator[ReportSource]:
-    if zipfile.is_zipfile(path):
-        yield from _zip_sources(path)
-        return
     try:
-        with open(path, "rb") as handle:
-            yield ReportSource(path, handle.read())
+        with open_quietly(path) as handle:
+            if zipfile.is_zipfile(handle):
+                yield from _zip_sources(path, handle)
+                return
+            handle.seek(0)
+            data = handle.read()
     except OSError as exc:
         yield ReportSource(path, None, f"{path}: cannot read: {exc.strerror}")
+        return
+    yield ReportSource(path, data)
 
 
-def _zip_sources(path: str) -> Iterator[ReportSource]:
+def _zip_sources(path: str, handle: BinaryIO) -> Iterator[ReportSource]:
     try:
-        archive = zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(handle)
     except (zipfile.BadZipFile, OSError) as exc:
         yield ReportSource(path, None, f"{path}: bad zip: {exc}")
         return
