@@ -284,3 +284,15 @@ def test_egress_that_is_no_text_or_names_a_host_twice_is_refused(tmp_path: Path)
     with pytest.raises(ValueError, match="given twice, 192.0.2.1 and 192.0.2.2"):
         parse_egress(["PC=192.0.2.1", "pc=192.0.2.2"])
     assert parse_egress(["PC=192.0.2.1", "pc=192.0.2.1"]) == {"pc": "192.0.2.1"}
+
+
+@pytest.mark.parametrize(("facts", "said"), [
+    ({"creation_delta_hours": 0.0}, "made as the session ran"),
+    ({"creation_delta_hours": None, "birth_delta_hours": 0.2}, "made as the session ran"),
+    ({"creation_delta_hours": -1500.0}, "made before the session"),
+])
+def test_a_copy_not_ruled_out_is_described_by_its_own_creation_time(facts: dict,
+                                                                   said: str) -> None:
+    from scanner.correlate.conclusions import _made
+
+    assert _made(facts).startswith(said)

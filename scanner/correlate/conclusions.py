@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from scanner.correlate.auditside import AuditSide, SessionView
+from scanner.correlate.evidence import SLACK_HOURS
 from scanner.correlate.model import (
     HELD_BY_DEVICES,
     OFF_FLEET,
@@ -97,9 +98,18 @@ def _why_open(finding: Finding) -> str | None:
         return "same mailbox, creation time unknown"
     if (facts.get("session_overlaps_ost") is True and facts.get("egress_ip_match") is None
             and facts.get("client_version_match") is not False):
-        return ("same mailbox, in use while the session ran (made before it, written after "
-                "it); its host's egress address is not known, so the session may have fed it")
+        return f"same mailbox, {_made(facts)}; its host's egress address is not known"
     return None
+
+
+def _made(facts: dict) -> str:
+    """When the copy was made against the session, in words (hours: OST minus first Sync)."""
+    created = facts.get("creation_delta_hours")
+    created = facts.get("birth_delta_hours") if created is None else created
+    if created is not None and created >= -SLACK_HOURS:
+        return ("made as the session ran and written after it: it may be the session's own "
+                "copy")
+    return "made before the session and written after it: the session may have fed it"
 
 
 def statement(c: SessionConclusion) -> str:
