@@ -296,3 +296,18 @@ def test_a_copy_not_ruled_out_is_described_by_its_own_creation_time(facts: dict,
     from scanner.correlate.conclusions import _made
 
     assert _made(facts).startswith(said)
+
+
+def test_a_private_or_local_egress_address_is_not_used() -> None:
+    from scanner.correlate.copies import drop_local
+
+    problems: list[str] = []
+    egress = {"a": "10.0.0.5", "b": "127.0.0.1", "c": "fe80::1", "d": "203.0.113.24",
+              "e": "2001:db8::7", "f": "192.168.1.10"}
+
+    kept = drop_local(egress, "clients.csv", problems)
+
+    assert kept == {"d": "203.0.113.24", "e": "2001:db8::7"}
+    assert problems[0] == ("clients.csv: a = 10.0.0.5 is a private or local address, not the "
+                           "public one the audit log sees; not used")
+    assert len(problems) == 4

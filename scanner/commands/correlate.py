@@ -33,7 +33,7 @@ from scanner.correlate.case import (
     report_digest,
     report_sources,
 )
-from scanner.correlate.copies import host_name, parse_egress, read_egress_csv
+from scanner.correlate.copies import drop_local, host_name, parse_egress, read_egress_csv
 from scanner.correlate.engine import CorrelateOptions, correlate
 from scanner.correlate.marking import Marks, build_marks
 from scanner.correlate.model import (
@@ -312,7 +312,8 @@ def _options_or_exit(
 ) -> CorrelateOptions:
     try:
         hosts = read_egress_csv(egress_csv, problems) if egress_csv else {}
-        hosts.update(parse_egress(egress))
+        hosts = drop_local(hosts, egress_csv or "", problems)
+        hosts.update(drop_local(parse_egress(egress), "--egress", problems))
     except OSError as exc:
         console.error(f"{egress_csv}: cannot read: {exc.strerror or exc}")
         raise typer.Exit(exitcodes.FAILED) from exc

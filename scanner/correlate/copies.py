@@ -258,6 +258,28 @@ def normal_ip(text: str) -> str:
     return str(address)
 
 
+# Addresses a host has inside a network, never the public one the audit log sees.
+LOCAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
+    "169.254.0.0/16", "0.0.0.0/8", "::1/128", "fc00::/7", "fe80::/10"))
+
+
+def local_address(address: str) -> bool:
+    found = ipaddress.ip_address(address)
+    return any(found in network for network in LOCAL_NETWORKS if network.version == found.version)
+
+
+def drop_local(egress: dict[str, str], source: str, problems: list[str]) -> dict[str, str]:
+    """Egress addresses that are a network's own (private, loopback, link-local) are left out
+    and said: the audit log sees a host's public address, so they could only mislead."""
+    for host, address in list(egress.items()):
+        if local_address(address):
+            problems.append(f"{source}: {host} = {address} is a private or local address, not "
+                            "the public one the audit log sees; not used")
+            del egress[host]
+    return egress
+
+
 def parse_egress(pairs: Iterable[str]) -> dict[str, str]:
     """`HOST=IP` pairs, host names matched case-insensitively; one host given two addresses is
     refused (which of them the audit log should be held against cannot be told)."""
