@@ -108,19 +108,24 @@ def _warn_unnamed(target: Target, console: Console) -> None:
                      f"-o {names[0]}.json)")
         return
     console.warn(f"{target.spec.path}: no host name found (no SYSTEM hive); correlate will "
-                 f"call this host 'unnamed ({target.spec.path})': give --host-name")
+                 f"call this host 'unnamed ({_absolute(target.spec.path)})': give --host-name")
 
 
 def new_report(target: Target, options: ScanOptions) -> ScanReport:
     return ScanReport(
         started=now_utc(),
         finished=None,
-        target=TargetInfo(target.kind, target.spec.path, target.description),
+        target=TargetInfo(target.kind, _absolute(target.spec.path), target.description),
         host=None,
         options=asdict(options),
         tool={"name": TOOL_NAME, "version": __version__},
         scan_id=str(uuid.uuid4()),
     )
+
+
+def _absolute(path: str) -> str:
+    """The target as a whole path: the same tree given from two folders is one target."""
+    return os.path.abspath(path) if path else path
 
 
 def host_context(target: Target, options: ScanOptions, errors: list[ScanError]) -> HostContext:

@@ -131,3 +131,23 @@ def test_the_victims_own_sessions_are_not_called_off_fleet(tmp_path: Path) -> No
                              "f3b8d2a6": "held-by-collected-devices"}
     assert set(conclusions("--egress", "LAPTOP-CFO=203.0.113.24").values()) == {
         "held-by-collected-devices"}
+
+
+def test_one_host_given_from_two_folders_or_drive_prefixes_counts_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unnamed, the same tree scanned from two working folders is one host; named, a copy
+    listed as `Users/...` and as `C:/Users/...` (a folder and an image) is one copy."""
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    CliRunner().invoke(app, ["scan", str(CASE / "hosts/LAPTOP-CFO"), "-o", str(first), "-q"])
+    monkeypatch.chdir(CASE / "hosts")
+    CliRunner().invoke(app, ["scan", "LAPTOP-CFO", "-o", str(second), "-q"])
+    imaged = json.loads(second.read_text())
+    imaged["files"][0]["path"] = "C:/" + imaged["files"][0]["path"]
+    third = tmp_path / "third.json"
+    third.write_text(json.dumps(imaged))
+
+    result = CliRunner().invoke(app, ["correlate", "--report", str(first), "--report",
+                                      str(second), "--report", str(third), "--audit",
+                                      str(CASE / "audit/purview-export.csv")])
+
+    assert "1 host(s), 1 OST(s)" in result.stderr

@@ -8,6 +8,7 @@ Sessions of other mailboxes collapse to one `unrelated` finding per copy per mai
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,7 @@ from scanner.correlate.rules import Rule, RuleSet
 from scanner.records import STATUS_MISSING, STATUS_OK, STATUS_PARTIAL, ScanReport
 from scanner.timeutil import iso
 
+DRIVE_PREFIX = re.compile(r"[a-z]:/")
 UNREAD_LISTED = 10          # OSTs not read whole named in the warning; the rest counted
 
 
@@ -111,8 +113,12 @@ def _searched_whole(report: ScanReport) -> bool:
 
 
 def _same_copy(copy: OstCopy) -> tuple:
+    """Host, path without its drive (a folder of the drive and an image of it name the same
+    file `Users/...` and `C:/Users/...`) and content."""
     content = copy.sha256 or (copy.root_created, copy.last_write)
-    return (copy.host.lower(), copy.path.lower(), content)
+    path = copy.path.lower()
+    path = path[3:] if DRIVE_PREFIX.match(path) else path
+    return (copy.host.lower(), path, content)
 
 
 def _newer(copy: OstCopy, kept: OstCopy) -> bool:
