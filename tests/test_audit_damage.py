@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from scanner import exitcodes
 from scanner.audit import ingest as ingest_module
-from scanner.audit.ingest import ingest
+from scanner.audit.ingest import exit_code, ingest
 from tests import auditgen
 from tests.auditgen import compact
 
@@ -83,6 +84,7 @@ def test_a_header_only_export_says_it_holds_nothing(tmp_path: Path) -> None:
 
     assert log.distinct_records == 0 and log.errors == []
     assert log.coverage[0].warnings == ["holds no audit record (an empty export?)"]
+    assert exit_code(log) == exitcodes.PARTIAL          # read, but empty: not "could not run"
 
 
 def _two_line_rows(records: list[dict]) -> list[str]:

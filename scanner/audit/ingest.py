@@ -209,8 +209,9 @@ def ingest(paths: list[str], console: Console | None = None,
 
 def exit_code(log: AuditLog) -> int:
     """FAILED when nothing could be read, PARTIAL when some input was damaged or unreadable,
-    or looks cut short (an export limit reached, ResultCount above the rows present)."""
-    if not log.distinct_records:
+    holds no record (an empty export: read, but nothing in it) or looks cut short (an export
+    limit reached, ResultCount above the rows present)."""
+    if not log.distinct_records and log.errors:
         return exitcodes.FAILED
     incomplete = any(coverage.warnings for coverage in log.coverage)
     return exitcodes.PARTIAL if log.errors or incomplete else exitcodes.OK

@@ -97,7 +97,7 @@ def _stream_events(paths: list[str], fmt: AuditFormat, kind: EventKind, output: 
             export.write_csv(events, stream)
         else:
             write_jsonl(events, stream)
-    if not state.seen:
+    if not state.seen and state.errors:
         return exitcodes.FAILED
     incomplete = any(coverage.warnings for coverage in state.coverage)
     return exitcodes.PARTIAL if state.errors or incomplete else exitcodes.OK
