@@ -28,6 +28,13 @@ JSONL_REPORT = ("a scan report in JSON lines (scan --format jsonl): collect and 
                 "the JSON document that `ostscan scan` writes by default (--format json)")
 
 
+def looks_like_report(data: bytes) -> bool:
+    """Whether bytes that could not be read as a report were meant to be one (a report cut
+    short or damaged), not some other file given by mistake."""
+    head = data[:1 << 16]
+    return SCAN_DOCUMENT.encode() in head or b'"ostscan.scan_id"' in head
+
+
 def is_jsonl_report(first_line: bytes) -> bool:
     """Whether the first line of a file is a record of a scan report written as JSON lines."""
     return b'"ostscan.scan_id"' in first_line and first_line.lstrip().startswith(b"{")

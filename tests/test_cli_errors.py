@@ -502,3 +502,22 @@ def test_a_new_case_is_not_made_inside_a_folder_a_report_scanned(tmp_path: Path)
 
     assert code == exitcodes.USAGE and "write into an input" in said
     assert not (host / "Users" / "case.sqlite").exists()
+
+
+def test_a_wrong_file_given_as_a_report_is_no_unexamined_host(tmp_path: Path) -> None:
+    """An OST given to collect by mistake is refused, but it is no host report that could not
+    be read: later conclusions do not stay undetermined because of it."""
+    laptop = CASE / "hosts/LAPTOP-CFO/Users/jdoe/AppData/Local/Microsoft/Outlook"
+    reports = []
+    for host in ("SRV-FILE01", "LAPTOP-CFO"):
+        reports.append(str(tmp_path / f"{host}.json"))
+        run("scan", str(CASE / "hosts" / host), "--host-name", host, "-o", reports[-1], "-q")
+    case = tmp_path / "case.sqlite"
+    run("collect", *reports, str(laptop / "jdoe@contoso.example.ost"), "--audit", AUDIT,
+        "--case", str(case), "-q")
+
+    result = CliRunner().invoke(app, ["correlate", "--case", str(case), "--ip",
+                                      "198.51.100.77", "-q"])
+
+    assert "[held-by-collected-devices]" in result.stdout
+    assert "host report not read" not in result.stdout

@@ -47,7 +47,7 @@ from scanner.correlate.rules import RuleSet, check_examples, default_rules_dir, 
 from scanner.discovery import LINK_STAGE
 from scanner.output import open_output
 from scanner.records import STATUS_OK, STATUS_PARTIAL, ScanReport
-from scanner.report import ReportError, not_json, parse_report
+from scanner.report import ReportError, looks_like_report, not_json, parse_report
 from scanner.timeutil import parse_iso
 
 
@@ -232,7 +232,7 @@ def correlate_command(
     refused: list[str] = []            # reports that could not be read: hosts not examined
     if report or audit:
         reports, audit_side, nothing_read = _direct_inputs(report, audit, options, console,
-                                                           refused)
+                                                           refused, problems)
     else:
         reports, audit_side = _from_case(case or DEFAULT_CASE, options.timelines, console,
                                          refused)
@@ -249,10 +249,10 @@ def correlate_command(
 
 def _direct_inputs(
     report: list[str], audit: list[str], options: CorrelateOptions, console: Console,
-    problems: list[str],
+    refused: list[str], problems: list[str],
 ) -> tuple[list[tuple[str, ScanReport]], AuditSide, bool]:
     """Reports and audit side from --report/--audit, and whether nothing at all was read."""
-    reports = list(_direct_reports(report, problems))
+    reports = list(_direct_reports(report, refused, problems))
     log = ingest(audit, console) if audit else None
     audit_side = audit_side_from_log(log, options.timelines) if log else AuditSide([])
     return reports, audit_side, not reports and not (log and log.distinct_records)
@@ -347,7 +347,10 @@ def _when(option: str, text: str | None, end_of_day: bool = False) -> dt.datetim
                          "(e.g. 2024-03-14 or 2024-03-14T02:00:00Z)") from None
 
 
-def _direct_reports(paths: list[str], problems: list[str]) -> Iterator[tuple[str, ScanReport]]:
+def _direct_reports(paths: list[str], refused: list[str],
+                    problems: list[str]) -> Iterator[tuple[str, ScanReport]]:
+    """Reports read; a report that could not be read goes to `refused` (a host unexamined),
+    any other file given by mistake to `problems`."""
     for found in report_sources(paths):
         if found.error:
             problems.append(found.error)
@@ -356,8 +359,9 @@ def _direct_reports(paths: list[str], problems: list[str]) -> Iterator[tuple[str
             document = json.loads(found.data or b"")
             yield report_digest(document), parse_report(document, found.source)
         except (ReportError, ValueError) as exc:
-            problems.append(str(exc) if isinstance(exc, ReportError)
-                            else not_json(found.source, exc, found.data or b""))
+            said = str(exc) if isinstance(exc, ReportError) \
+                else not_json(found.source, exc, found.data or b"")
+            (refused if looks_like_report(found.data or b"") else problems).append(said)
 
 
 def _from_case(

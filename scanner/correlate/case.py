@@ -22,7 +22,14 @@ from typing import Any, BinaryIO
 from scanner.audit.events import AuditEvent, BoundItem
 from scanner.quiet import open_quietly
 from scanner.records import ScanReport, to_jsonable
-from scanner.report import JSONL_REPORT, ReportError, is_jsonl_report, not_json, parse_report
+from scanner.report import (
+    JSONL_REPORT,
+    ReportError,
+    is_jsonl_report,
+    looks_like_report,
+    not_json,
+    parse_report,
+)
 from scanner.timeutil import iso, now_utc, parse_iso
 
 CASE_SCHEMA_VERSION = "1.0"
@@ -75,6 +82,7 @@ class ReportSource:
 
 LOCK_WAIT_SECONDS = 120.0
 AUDIT_REFUSED = "audit refused"      # an --audit input with no record: not a report
+REPORT_REFUSED = "report refused"    # a scan report that could not be read: a host unexamined
 
 
 class CaseStore:
@@ -136,11 +144,11 @@ class CaseStore:
         try:
             document = json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return self._refuse(source, not_json(source, exc, data))
+            return self._refuse(source, not_json(source, exc, data), data)
         try:
             report = parse_report(document, source)
         except ReportError as exc:
-            return self._refuse(source, str(exc))
+            return self._refuse(source, str(exc), data)
         canonical = canonical_json(document)
         digest = hashlib.sha256(canonical).hexdigest()
         with self.db:
@@ -153,9 +161,11 @@ class CaseStore:
             self._log(source, outcome, None)
         return outcome, None
 
-    def _refuse(self, source: str, reason: str) -> tuple[str, str]:
+    def _refuse(self, source: str, reason: str, data: bytes = b"") -> tuple[str, str]:
+        """Said and logged; a report that could not be read (not some other file given by
+        mistake) is logged apart, as a host the case could not examine."""
         with self.db:
-            self._log(source, "refused", reason)
+            self._log(source, REPORT_REFUSED if looks_like_report(data) else "refused", reason)
         return "refused", reason
 
     def _log(self, source: str, outcome: str, reason: str | None) -> None:
@@ -190,9 +200,9 @@ class CaseStore:
         """`source: reason` of every report refused and not collected from there since: a host
         the case could not read, which conclusions must not overlook."""
         rows = self.db.execute(
-            "SELECT c.source, c.reason FROM collections c WHERE c.outcome = 'refused' AND NOT "
+            "SELECT c.source, c.reason FROM collections c WHERE c.outcome = ? AND NOT "
             "EXISTS (SELECT 1 FROM collections d WHERE d.source = c.source AND d.rowid > c.rowid"
-            " AND d.outcome IN ('added', 'unchanged')) ORDER BY c.rowid")
+            " AND d.outcome IN ('added', 'unchanged')) ORDER BY c.rowid", (REPORT_REFUSED,))
         latest = {source: reason for source, reason in rows}
         return [reason if reason.startswith(source) else f"{source}: {reason}"
                 for source, reason in latest.items()]
