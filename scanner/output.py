@@ -68,3 +68,11 @@ def write_jsonl(records: Iterable[Any], stream: TextIO) -> None:
     for record in records:
         stream.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
         stream.write("\n")
+
+
+def reader_gone() -> None:
+    """stdout's reader stopped early (`| head`): not a failure. What is left to write goes
+    nowhere, so that the interpreter's last flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

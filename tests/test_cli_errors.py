@@ -521,3 +521,18 @@ def test_a_wrong_file_given_as_a_report_is_no_unexamined_host(tmp_path: Path) ->
 
     assert "[held-by-collected-devices]" in result.stdout
     assert "host report not read" not in result.stdout
+
+
+def test_small_command_line_things(tmp_path: Path) -> None:
+    """-h is help; a case in a folder that does not exist is a bad command line; match names
+    its one file's host 'unnamed' without warning about correlate."""
+    laptop = CASE / "hosts/LAPTOP-CFO/Users/jdoe/AppData/Local/Microsoft/Outlook"
+
+    helped = CliRunner().invoke(app, ["scan", "-h"])
+    code, said = run("collect", "--case", str(tmp_path / "no/c.sqlite"), str(AUDIT))
+    matched = CliRunner().invoke(app, ["match", str(laptop / "jdoe@contoso.example.ost"),
+                                       "--audit", AUDIT])
+
+    assert helped.exit_code == exitcodes.OK and "Usage: ostscan scan" in helped.stdout
+    assert code == exitcodes.USAGE and "does not exist" in said
+    assert "no host name found" not in matched.stderr

@@ -63,8 +63,8 @@ def test_server_copy_holds_the_malicious_sessions_copy(tmp_path: Path) -> None:
                                       "--session", EXPECTED["malicious_session"]["session_id"],
                                       "-q"])
 
-    assert "The copy made by session f3b8d2a6-5e0c-4a97-b1d3-9c7e2f4a6b05 is on: SRV-FILE01" \
-        in result.stdout
+    assert "The copy made or fed by session f3b8d2a6-5e0c-4a97-b1d3-9c7e2f4a6b05 is on: " \
+        "SRV-FILE01" in result.stdout
 
 
 def test_no_match_with_a_session_that_ended_before_the_copy_existed(findings: list[dict]) -> None:

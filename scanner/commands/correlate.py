@@ -45,7 +45,7 @@ from scanner.correlate.model import (
 from scanner.correlate.outputs import write_result
 from scanner.correlate.rules import RuleSet, check_examples, default_rules_dir, load_rules
 from scanner.discovery import LINK_STAGE
-from scanner.output import open_output
+from scanner.output import open_output, output_problem, reader_gone
 from scanner.records import STATUS_OK, STATUS_PARTIAL, ScanReport
 from scanner.report import ReportError, looks_like_report, not_json, parse_report
 from scanner.timeutil import parse_iso
@@ -77,6 +77,10 @@ def collect(
     console = Console(quiet)
     if not reports and not audit:
         console.error("nothing to collect: give report paths and/or --audit PATH")
+        raise typer.Exit(exitcodes.USAGE)
+    problem = output_problem(case)
+    if problem:                       # its folder does not exist: a bad command line
+        console.error(f"--case: {problem}")
         raise typer.Exit(exitcodes.USAGE)
     new_case = not os.path.exists(case)
     if new_case:                      # a new case is not made beside the evidence
@@ -392,6 +396,8 @@ def _finish(result: CorrelationResult, fmt: Format, output: str | None, problems
     try:
         with open_output(output) as stream:
             write_result(result, fmt.value, stream)
+    except BrokenPipeError:
+        reader_gone()
     except OSError as exc:
         console.error(str(exc))
         raise typer.Exit(exitcodes.FAILED) from exc
@@ -442,13 +448,14 @@ def match(
     if not os.path.isfile(ost):
         console.error(f"{ost}: no such file")
         raise typer.Exit(exitcodes.FAILED)
-    report = scan_path(ost, ScanOptions(host_name=host_name, egress_ip=egress_ip), console)
+    options = ScanOptions(host_name=host_name or "unnamed", egress_ip=egress_ip)  # one file
+    report = scan_path(ost, options, console)
     log = ingest(audit, console)
     side = audit_side_from_log(log, timelines=fmt == Format.html)
     marks = build_marks(session)
     problems = [f"{e.path}: {e.stage}: {e.reason}" for e in report.errors
                 if e.stage != LINK_STAGE]
-    if session and not any(marks.reasons(view) for view in side.sessions):
+    if session and log.distinct_records and not any(marks.reasons(v) for v in side.sessions):
         problems.append(f"--session {', '.join(session)}: no Sync session has this id in the "
                         "audit inputs")
     options = CorrelateOptions(timelines=fmt == Format.html)

@@ -119,13 +119,14 @@ def statement(c: SessionConclusion) -> str:
             f"{'y' if c.copies_of_mailbox == 1 else 'ies'} of the mailbox found"
     if c.conclusion == HELD_BY_DEVICES:
         hosts = ", ".join(sorted({d.host for d in c.devices}))
-        return f"The copy made by session {c.session_key} is on: {hosts}. {basis}."
+        return f"The copy made or fed by session {c.session_key} is on: {hosts}. {basis}."
     if c.conclusion == UNDETERMINED and not c.hosts_examined:
         return (f"Where the copy of session {c.session_key} is cannot be said: no host "
                 f"report was given or readable. {basis}.")
     if c.conclusion == UNDETERMINED:
         return (f"No collected device is shown to hold the copy of session {c.session_key}, "
-                f"but {len(c.undetermined_copies)} cop(ies) could not be ruled out. {basis}.")
+                f"but {len(c.undetermined_copies)} thing(s) could not be ruled out (copies, "
+                f"hosts or reports, listed). {basis}.")
     scope = ""
     if c.hosts_searched_in_outlook_folders_only:
         scope = (f" {c.hosts_searched_in_outlook_folders_only} of the hosts were searched in "
