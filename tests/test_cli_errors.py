@@ -63,7 +63,7 @@ def test_a_case_in_a_missing_folder_says_so(tmp_path: Path) -> None:
     code, said = run("collect", "--case", str(tmp_path / "nowhere" / "c.sqlite"),
                      "--audit", AUDIT, "-q")
 
-    assert code == exitcodes.FAILED
+    assert code == exitcodes.USAGE          # as for -o: a folder that does not exist
     assert "does not exist" in said
 
 
