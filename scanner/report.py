@@ -17,6 +17,7 @@ from scanner.records import (
     from_jsonable,
     to_jsonable,
 )
+from scanner.zipcut import CUT_ZIP, starts_as_zip
 
 
 class ReportError(ValueError):
@@ -49,9 +50,8 @@ def not_json(source: str, error: Exception, data: bytes = b"") -> str:
     if data[:4] == b"!BDN":
         return (f"{source}: an Outlook data file (OST/PST), not a scan report: run "
                 "`ostscan scan` on it and collect the report that writes")
-    if data[:4] == b"PK\x03\x04":
-        return (f"{source}: a zip archive that cannot be opened (it starts as a zip: cut short, "
-                "its index at the end is missing)")
+    if starts_as_zip(data):
+        return f"{source}: a zip archive that cannot be opened ({CUT_ZIP})"
     if isinstance(error, UnicodeDecodeError) or b"\0" in data[:4096]:
         return f"{source}: binary data, not a scan report (a JSON document)"
     audit_like = any(key in data[:1 << 16] for key in (b"CreationTime", b"AuditData"))

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
 from scanner.quiet import open_quietly, quiet_descriptor
+from scanner.zipcut import CUT_ZIP, ZIP_MAGIC, starts_as_zip
 
 GZIP_MAGIC = b"\x1f\x8b"
-ZIP_MAGIC = b"PK\x03\x04"
 SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
 READ_CHUNK = 1 << 20
 PIECE = 64 << 10        # read from a decompressed stream at a time (zipfile drops the last
@@ -248,14 +248,10 @@ def _cut_zip_hint(opener: Callable[[], BinaryIO]) -> str:
     """A file that starts as a zip but has no index at its end was most likely cut short."""
     try:
         with opener() as stream:
-            starts_as_zip = stream.read(4) == ZIP_START
+            head = stream.read(4)
     except OSError:
         return ""
-    return " (it starts as a zip: cut short, its index at the end is missing)" \
-        if starts_as_zip else ""
-
-
-ZIP_START = b"PK\x03\x04"
+    return f" ({CUT_ZIP})" if starts_as_zip(head) else ""
 
 
 def _zip_members(name: str, opener: Callable[[], BinaryIO]) -> Iterator[TextSource | SourceError]:

@@ -16,9 +16,11 @@ import os
 import zipfile
 from typing import Any, BinaryIO
 
+from scanner.quiet import open_quietly
 from scanner.target.base import Entry, FileStat, Target, TargetError, TargetSpec, join
 from scanner.target.local import SEARCH_DEPTH, VOLUME_MARKERS, read_head, volume_name
 from scanner.timeutil import from_epoch
+from scanner.zipcut import CUT_ZIP, starts_as_zip
 
 INSTALL_HINT = "install ostscan[images] (dissect.target) to read disk images and archives"
 
@@ -247,12 +249,11 @@ def _cut_zip(path: str) -> str:
     try:
         if os.path.getsize(path) == 0:
             return " (an empty file)"
-        with open(path, "rb") as handle:
-            starts_as_zip = handle.read(4) == b"PK\x03\x04"
+        with open_quietly(path) as handle:
+            head = handle.read(4)
     except OSError:
         return ""
-    return " (it starts as a zip: cut short, its index at the end is missing)" \
-        if starts_as_zip and not zipfile.is_zipfile(path) else ""
+    return f" ({CUT_ZIP})" if starts_as_zip(head) and not zipfile.is_zipfile(path) else ""
 
 
 def open_dissect(path: str) -> DissectTarget:
