@@ -11,6 +11,7 @@ from typing import Any
 from scanner.records import (
     SCAN_DOCUMENT,
     SCAN_SCHEMA_VERSION,
+    STATUS_MISSING,
     STATUSES,
     ScanReport,
     StoreFile,
@@ -217,3 +218,18 @@ def _folder_fields(store: dict[str, Any], folder: dict[str, Any]) -> dict[str, A
         "ostscan.folder.id_scope": folder.get("id_scope"),
         "ostscan.folder.database_guid": folder.get("database_guid"),
     }
+
+
+WHOLE_FOLDER = "every file searched"     # said by a target folder without a drive layout
+
+
+def searched_whole(report: ScanReport) -> bool:
+    """Every folder of the target walked (--deep, or a folder without a drive layout, which
+    is searched whole), not only Outlook's folders."""
+    return bool(report.options.get("deep")) or WHOLE_FOLDER in (report.target.description or "")
+
+
+def nothing_in_outlook_folders(report: ScanReport) -> bool:
+    """A host searched in Outlook's folders only, and no Outlook data file there."""
+    return (report.target.kind != "file" and not searched_whole(report)
+            and all(store.status == STATUS_MISSING for store in report.files))

@@ -30,7 +30,7 @@ from scanner.records import (
     ScanReport,
     StoreFile,
 )
-from scanner.report import flat_records, report_document
+from scanner.report import flat_records, nothing_in_outlook_folders, report_document
 from scanner.scan import ScanOptions, scan_target
 from scanner.target.base import Target, TargetError
 from scanner.target.open import open_target
@@ -138,7 +138,7 @@ def write_report(report: ScanReport, output: str | None, fmt: ReportFormat,
 def summarise(report: ScanReport, console: Console) -> None:
     bad = [f for f in report.files if f.status not in (STATUS_OK, STATUS_MISSING)]
     console.info(summary_line(report))
-    if none_in_outlook_folders(report):
+    if nothing_in_outlook_folders(report):
         console.warn(f"{report.target.path or report.target.description}: no Outlook data "
                      "file in Outlook's folders of this host; an OST moved elsewhere is found by "
                      "--deep, which walks every folder")
@@ -173,13 +173,6 @@ def summary_line(report: ScanReport) -> str:
         line += f"; {len(others)} other file(s) examined, not Outlook data files" \
             f"{by_status(others)}"
     return line
-
-
-def none_in_outlook_folders(report: ScanReport) -> bool:
-    """A host tree searched in Outlook's folders only, and nothing found there."""
-    searched_whole = report.options.get("deep") or report.target.kind == "file" or \
-        "every file searched" in (report.target.description or "")
-    return not searched_whole and all(f.status == STATUS_MISSING for f in report.files)
 
 
 def by_status(files: list[StoreFile]) -> str:

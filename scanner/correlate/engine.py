@@ -44,7 +44,8 @@ from scanner.correlate.model import (
     Finding,
 )
 from scanner.correlate.rules import Rule, RuleSet
-from scanner.records import STATUS_MISSING, STATUS_OK, STATUS_PARTIAL, ScanReport
+from scanner.records import STATUS_OK, STATUS_PARTIAL, ScanReport
+from scanner.report import nothing_in_outlook_folders, searched_whole
 from scanner.timeutil import iso
 
 DRIVE_PREFIX = re.compile(r"[a-z]:/")
@@ -81,7 +82,7 @@ def collect_copies(
     unreadable: list[str] = []
     seen = 0
     hosts: set[str] = set()
-    searched_whole: set[str] = set()
+    whole: set[str] = set()
     unsearched: list[str] = []
     starts, ends = [], []
     for report_id, report in reports:
@@ -92,9 +93,9 @@ def collect_copies(
                 latest[key] = copy
         unreadable += unreadable_osts(report)
         hosts.add(host_name(report).lower())
-        if _searched_whole(report):
-            searched_whole.add(host_name(report).lower())
-        elif all(store.status == STATUS_MISSING for store in report.files):
+        if searched_whole(report):
+            whole.add(host_name(report).lower())
+        elif nothing_in_outlook_folders(report):
             unsearched.append(f"{host_name(report)}: no Outlook data file in Outlook's folders,"
                               " and not searched whole (scan --deep)")
         starts.append(report.started)
@@ -102,14 +103,8 @@ def collect_copies(
     copies = list(latest.values())
     return Fleet(copies, len(hosts), min(starts, default=None), max(ends, default=None),
                  repeated=seen - len(copies), unreadable=sorted(set(unreadable)),
-                 outlook_folders_only=len(hosts - searched_whole),
+                 outlook_folders_only=len(hosts - whole),
                  unsearched=sorted(set(unsearched)))
-
-
-def _searched_whole(report: ScanReport) -> bool:
-    """Every folder walked: --deep, or a folder without a drive layout (searched whole)."""
-    return bool(report.options.get("deep")) or \
-        "every file searched" in (report.target.description or "")
 
 
 def _same_copy(copy: OstCopy) -> tuple:

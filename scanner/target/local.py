@@ -17,6 +17,7 @@ from typing import BinaryIO
 from urllib.parse import unquote
 
 from scanner.quiet import quiet_descriptor
+from scanner.report import WHOLE_FOLDER
 from scanner.target.base import Entry, FileStat, Target, TargetError, TargetSpec
 from scanner.target.rawntfs import is_sharing_violation
 from scanner.timeutil import from_epoch
@@ -246,7 +247,7 @@ def open_folder(path: str) -> LocalTarget:
     layout = "Velociraptor collection" if encoded else "folder"
     if not volumes:
         target = LocalTarget(TargetSpec("folder", path), {"": path},
-                             f"folder {path} (no system-drive layout: every file searched)")
+                             f"folder {path} (no system-drive layout: {WHOLE_FOLDER})")
         target.loose = True
         return target
     names = ", ".join(volume_label(v, volumes[v], path) for v in sorted(volumes))
