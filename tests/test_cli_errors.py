@@ -536,3 +536,31 @@ def test_small_command_line_things(tmp_path: Path) -> None:
     assert helped.exit_code == exitcodes.OK and "Usage: ostscan scan" in helped.stdout
     assert code == exitcodes.USAGE and "does not exist" in said
     assert "no host name found" not in matched.stderr
+
+
+def test_one_file_scanned_is_not_its_host_searched(tmp_path: Path) -> None:
+    """A report of one file, named as the server, does not let the server's copy be called
+    off-fleet; match, which asks about that one file, is not held back by it."""
+    hr = CASE / "hosts/WS-HR02/Users/msmith/AppData/Local/Microsoft/Outlook"
+    report = tmp_path / "srv-onefile.json"
+    run("scan", str(hr / "msmith@contoso.example.ost"), "--host-name", "SRV-FILE01", "-o",
+        str(report), "-q")
+
+    result = CliRunner().invoke(app, ["correlate", "--report", str(report), "--audit", AUDIT,
+                                      "--ip", "198.51.100.77", "-q"])
+
+    assert "[undetermined]" in result.stdout
+    assert "SRV-FILE01: only single files were scanned, not the host" in result.stdout
+
+
+def test_one_host_name_on_two_targets_is_warned_about(tmp_path: Path) -> None:
+    reports = []
+    for tree in ("SRV-FILE01", "LAPTOP-CFO"):
+        reports += ["--report", str(tmp_path / f"{tree}.json")]
+        run("scan", str(CASE / "hosts" / tree), "--host-name", "LAPTOP-CFO", "-o", reports[-1],
+            "-q")
+
+    result = CliRunner().invoke(app, ["correlate", *reports, "--audit", AUDIT])
+
+    assert "host LAPTOP-CFO names reports of 2 different targets" in result.stderr
+    assert "--host-name left unchanged?" in result.stderr

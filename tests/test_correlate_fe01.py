@@ -21,7 +21,7 @@ from scanner.cli import app
 from scanner.correlate.auditside import audit_side_from_log
 from scanner.correlate.engine import correlate
 from scanner.correlate.marking import build_marks
-from scanner.correlate.model import HELD_BY_DEVICES, OFF_FLEET, CorrelationResult
+from scanner.correlate.model import HELD_BY_DEVICES, UNDETERMINED, CorrelationResult
 from scanner.correlate.rules import default_rules_dir, load_rules
 from scanner.correlate.synthetic import SyncSpec, sync_burst, write_json_lines
 from scanner.entryid import guid_text
@@ -115,7 +115,11 @@ def test_the_same_sync_two_weeks_earlier_is_same_mailbox_not_match(
     assert creation.outcome == "contradicts"
     assert finding.facts["session_before_ost"] is True
     conclusion = result.conclusions[0]
-    assert conclusion.conclusion == OFF_FLEET
+    # one file scanned is not its host searched: the session's copy could be elsewhere on it
+    assert conclusion.conclusion == UNDETERMINED
+    assert conclusion.undetermined_copies == [
+        f"{fe01_report.host.name or 'unnamed (' + fe01_report.target.path + ')'}: only single "
+        "files were scanned, not the host"]
     assert conclusion.hosts_examined == 1
     assert conclusion.copies_of_mailbox == 1
 

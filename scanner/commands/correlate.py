@@ -458,7 +458,7 @@ def match(
     if session and log.distinct_records and not any(marks.reasons(v) for v in side.sessions):
         problems.append(f"--session {', '.join(session)}: no Sync session has this id in the "
                         "audit inputs")
-    options = CorrelateOptions(timelines=fmt == Format.html)
+    options = CorrelateOptions(timelines=fmt == Format.html, one_file=True)
     result = correlate([(report.scan_id or ost, report)], side, ruleset, marks, options)
     if session:   # the question was about that session: leave the others out
         result.findings = [f for f in result.findings if f.marked]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,7 @@ class CorrelateOptions:
     unrelated_limit: int = 20      # collapsed `unrelated` findings per copy
     timelines: bool = False        # keep Sync times and OST times for the HTML report
     egress: dict[str, str] | None = None
+    one_file: bool = False         # match: the question is about one file, not hosts
 
 
 @dataclass
@@ -70,21 +72,21 @@ class Fleet:
     outlook_folders_only: int = 0    # hosts whose scans searched Outlook's folders, not all
     unread_reports: list[str] = field(default_factory=list)   # given, but not read
     unsearched: list[str] = field(default_factory=list)   # hosts with no OST, not --deep
+    shared_names: list[str] = field(default_factory=list)  # one name, several targets
 
 
 def collect_copies(
-    reports: Iterable[tuple[str, ScanReport]], egress: dict[str, str] | None
+    reports: Iterable[tuple[str, ScanReport]], egress: dict[str, str] | None,
+    one_file: bool = False,
 ) -> Fleet:
     """Every copy once: a host scanned twice, or its folder and its zip both collected, must not
     count as two devices. Hosts are counted by name; a repeated copy (same host, path and
-    content) is taken from the latest scan."""
+    content) is taken from the latest scan. `one_file`: the question is about one file (match),
+    not about hosts."""
     latest: dict[tuple, OstCopy] = {}
     unreadable: list[str] = []
     seen = 0
-    hosts: set[str] = set()
-    whole: set[str] = set()
-    unsearched: list[str] = []
-    starts, ends = [], []
+    by_host: dict[str, list[ScanReport]] = defaultdict(list)
     for report_id, report in reports:
         for copy in copies_from_report(report, report_id, egress):
             seen += 1
@@ -92,19 +94,44 @@ def collect_copies(
             if key not in latest or _newer(copy, latest[key]):
                 latest[key] = copy
         unreadable += unreadable_osts(report)
-        hosts.add(host_name(report).lower())
-        if searched_whole(report):
-            whole.add(host_name(report).lower())
-        elif nothing_in_outlook_folders(report):
-            unsearched.append(f"{host_name(report)}: no Outlook data file in Outlook's folders,"
-                              " and not searched whole (scan --deep)")
-        starts.append(report.started)
-        ends.append(report.finished or report.started)
+        by_host[host_name(report).lower()].append(report)
     copies = list(latest.values())
-    return Fleet(copies, len(hosts), min(starts, default=None), max(ends, default=None),
+    scans = [r for host in by_host.values() for r in host]
+    return Fleet(copies, len(by_host), min((r.started for r in scans), default=None),
+                 max((r.finished or r.started for r in scans), default=None),
                  repeated=seen - len(copies), unreadable=sorted(set(unreadable)),
-                 outlook_folders_only=len(hosts - whole),
-                 unsearched=sorted(set(unsearched)))
+                 outlook_folders_only=sum(not any(map(searched_whole, host))
+                                          for host in by_host.values()),
+                 unsearched=[] if one_file else _unsearched(by_host),
+                 shared_names=_shared_names(by_host))
+
+
+def _unsearched(by_host: dict[str, list[ScanReport]]) -> list[str]:
+    """Hosts whose reports could have missed an OST: only single files scanned, or nothing in
+    Outlook's folders and not searched whole."""
+    said = []
+    for reports in by_host.values():
+        name = host_name(reports[0])
+        if all(r.target.kind == "file" for r in reports):
+            said.append(f"{name}: only single files were scanned, not the host")
+        elif not any(map(searched_whole, reports)) and all(
+                map(nothing_in_outlook_folders, [r for r in reports if r.target.kind != "file"])):
+            said.append(f"{name}: no Outlook data file in Outlook's folders, and not searched "
+                        "whole (scan --deep)")
+    return sorted(said)
+
+
+def _shared_names(by_host: dict[str, list[ScanReport]]) -> list[str]:
+    """Host names given to reports of different targets: a --host-name copied and not changed
+    merges two machines into one."""
+    said = []
+    for reports in by_host.values():
+        targets = sorted({r.target.path for r in reports if r.target.path})
+        if len(targets) > 1:
+            said.append(f"host {host_name(reports[0])} names reports of {len(targets)} different "
+                        f"targets ({', '.join(targets)}): one machine, or a --host-name left "
+                        "unchanged? They are counted as one host")
+    return said
 
 
 def _same_copy(copy: OstCopy) -> tuple:
@@ -132,7 +159,7 @@ def correlate(
     are host reports given that could not be read, so that no conclusion overlooks them."""
     marks = marks or Marks()
     options = options or CorrelateOptions()
-    fleet = collect_copies(reports, options.egress)
+    fleet = collect_copies(reports, options.egress, options.one_file)
     fleet.unread_reports = list(unread_reports)
     marked = {}
     for view in audit.sessions:
@@ -149,7 +176,7 @@ def correlate(
     warnings = [f"{trimmed} OST(s) met none of their own sessions and more than "
                 f"{options.unrelated_limit} other mailboxes; the rest are not listed "
                 "(--unrelated-limit)"] if trimmed else []
-    warnings += _throttled(audit, scope)
+    warnings += _throttled(audit, scope) + fleet.shared_names
     if fleet.repeated:
         warnings.append(f"{fleet.repeated} cop(ies) found again in other reports of the same "
                         "host (same path and content): each counted once, from the latest scan")
