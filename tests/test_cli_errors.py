@@ -564,3 +564,17 @@ def test_one_host_name_on_two_targets_is_warned_about(tmp_path: Path) -> None:
 
     assert "host LAPTOP-CFO names reports of 2 different targets" in result.stderr
     assert "--host-name left unchanged?" in result.stderr
+
+
+def test_csv_output_leaves_the_conclusions_on_the_terminal(tmp_path: Path) -> None:
+    reports = []
+    for host in ("SRV-FILE01", "LAPTOP-CFO"):
+        reports += ["--report", str(tmp_path / f"{host}.json")]
+        run("scan", str(CASE / "hosts" / host), "--host-name", host, "-o", reports[-1], "-q")
+    (tmp_path / "out").mkdir()
+
+    result = CliRunner().invoke(app, ["correlate", *reports, "--audit", AUDIT, "--ip",
+                                      "198.51.100.77", "--format", "csv", "-o",
+                                      str(tmp_path / "out/f.csv")])
+
+    assert "[held-by-collected-devices]" in result.stderr and "is on: SRV-FILE01" in result.stderr

@@ -163,3 +163,10 @@ def test_a_long_ost_path_keeps_its_host_tree_and_its_file_name() -> None:
     assert short_path("C:/x.ost", 40) == "C:/x.ost"
     assert short_path(path.partition("/")[2], 40).startswith("…")
     assert short_path("A" * 30 + "/" + "b" * 30, 40).startswith("…")
+
+
+def test_control_characters_from_evidence_are_written_as_escapes() -> None:
+    from scanner.correlate.outputs import printable
+
+    assert printable("jdoe\x1b[2K\rFAKE.ost") == "jdoe\\x1b[2K\\x0dFAKE.ost"
+    assert printable("plain text, é") == "plain text, é"

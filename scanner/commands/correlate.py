@@ -42,7 +42,7 @@ from scanner.correlate.model import (
     UNDETERMINED,
     CorrelationResult,
 )
-from scanner.correlate.outputs import write_result
+from scanner.correlate.outputs import conclusion_lines, write_result
 from scanner.correlate.rules import RuleSet, check_examples, default_rules_dir, load_rules
 from scanner.discovery import LINK_STAGE
 from scanner.output import open_output, output_problem, reader_gone
@@ -403,6 +403,9 @@ def _finish(result: CorrelationResult, fmt: Format, output: str | None, problems
         raise typer.Exit(exitcodes.FAILED) from exc
     for problem in problems + result.warnings:
         console.warn(problem)
+    if fmt == Format.csv:             # a findings table: the answers go to the terminal
+        for line in conclusion_lines(result):
+            console.info(line)
     verdicts: dict[str, int] = {}
     for finding in result.findings:
         verdicts[finding.verdict] = verdicts.get(finding.verdict, 0) + 1

@@ -75,17 +75,36 @@ def write_table(result: CorrelationResult, stream: TextIO) -> None:
         rows.append((f.verdict, f"{f.confidence:.2f}", f.host, short_path(f.ost_path, 40),
                      f.mailbox or "-", _short(f.session_key or sessions_text(f.session_count), 36),
                      f.rule_ids[0] if f.rule_ids else "-", _why(f)))
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]) - 1)]
+    rows = [tuple(printable(str(cell)) for cell in row) for row in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
-        cells = [str(c).ljust(w) for c, w in zip(row, widths, strict=False)]
-        stream.write("  ".join(cells + [str(row[-1])]).rstrip() + "\n")
+        cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
+        stream.write("  ".join([*cells, row[-1]]).rstrip() + "\n")
+    for line in conclusion_lines(result):
+        stream.write(("\n" if line.startswith("[") else "") + line + "\n")
+
+
+def conclusion_lines(result: CorrelationResult) -> list[str]:
+    """Each marked session's conclusion, the devices holding its copy and what could not be
+    ruled out, as lines of text."""
+    lines = []
     for conclusion in result.conclusions:
-        stream.write(f"\n[{conclusion.conclusion}] {conclusion.statement}\n")
-        for device in conclusion.devices:
-            stream.write(f"  - {device.host}: {device.ost_path} "
-                         f"(confidence {device.confidence:.2f})\n")
-        for copy in conclusion.undetermined_copies:
-            stream.write(f"  ? not ruled out: {copy}\n")
+        lines.append(printable(f"[{conclusion.conclusion}] {conclusion.statement}"))
+        lines += [printable(f"  - {device.host}: {device.ost_path} "
+                            f"(confidence {device.confidence:.2f})")
+                  for device in conclusion.devices]
+        lines += [printable(f"  ? not ruled out: {copy}")
+                  for copy in conclusion.undetermined_copies]
+    return lines
+
+
+CONTROL = {code: f"\\x{code:02x}" for code in (*range(32), 127)}
+
+
+def printable(text: str) -> str:
+    """Control characters (from evidence: file names, host names) written as \\xNN, so that
+    none moves the cursor or clears the line a responder reads."""
+    return text.translate(CONTROL)
 
 
 def _table_order(finding: Finding) -> tuple:
