@@ -578,3 +578,11 @@ def test_csv_output_leaves_the_conclusions_on_the_terminal(tmp_path: Path) -> No
                                       str(tmp_path / "out/f.csv")])
 
     assert "[held-by-collected-devices]" in result.stderr and "is on: SRV-FILE01" in result.stderr
+
+
+def test_an_ip_narrowed_away_by_mailbox_says_so() -> None:
+    code, said = run("correlate", "--audit", AUDIT, "--ip", "198.51.100.77", "--mailbox",
+                     "msmith@contoso.example", "-q")
+
+    assert code == exitcodes.PARTIAL
+    assert "no Sync session came from there that also fits --mailbox/--since/--until" in said

@@ -288,7 +288,9 @@ def unmatched_marks(marks: Marks, sessions: list[str], mailboxes: list[str], ips
     said += [f"--mailbox {m}: no Sync session of this mailbox" for m in mailboxes
              if m.strip().lower() not in known_mailboxes]
     if ips and not any("ip" in " ".join(marks.reasons(v)).lower() for v in views):
-        said.append(f"--ip {', '.join(ips)}: no Sync session came from there")
+        narrowed = " that also fits --mailbox/--since/--until" if (
+            mailboxes or marks.since or marks.until) else ""
+        said.append(f"--ip {', '.join(ips)}: no Sync session came from there{narrowed}")
     if (marks.since or marks.until) and not any(marks.reasons(v) for v in views):
         said.append("--since/--until: no Sync session in that window")
     return said
