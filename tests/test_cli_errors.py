@@ -586,3 +586,27 @@ def test_an_ip_narrowed_away_by_mailbox_says_so() -> None:
 
     assert code == exitcodes.PARTIAL
     assert "no Sync session came from there that also fits --mailbox/--since/--until" in said
+
+
+def test_a_refused_report_can_be_forgotten(tmp_path: Path) -> None:
+    reports = {}
+    for host in ("SRV-FILE01", "LAPTOP-CFO"):
+        reports[host] = tmp_path / f"{host}.json"
+        run("scan", str(CASE / "hosts" / host), "--host-name", host, "-o", str(reports[host]),
+            "-q")
+    cut = tmp_path / "cut.json"
+    cut.write_bytes(reports["SRV-FILE01"].read_bytes()[:5000])
+    case = tmp_path / "case.sqlite"
+    run("collect", *map(str, reports.values()), str(cut), "--audit", AUDIT, "--case",
+        str(case), "-q")
+    ask = ["correlate", "--case", str(case), "--ip", "198.51.100.77",
+           "--egress", "LAPTOP-CFO=203.0.113.24", "-q"]
+
+    before = CliRunner().invoke(app, ask).stdout
+    forgot = run("collect", "--case", str(case), "--forget", str(cut))[0]
+    again = run("collect", "--case", str(case), "--forget", str(cut), "-q")[0]
+    after = CliRunner().invoke(app, ask).stdout
+
+    assert "not ruled out: a host report not read" in before
+    assert (forgot, again) == (exitcodes.OK, exitcodes.PARTIAL)
+    assert "host report not read" not in after and "is on: SRV-FILE01" in after

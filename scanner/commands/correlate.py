@@ -71,11 +71,14 @@ def collect(
     audit: list[str] = typer.Option([], "--audit", help="Audit-log exports to add: a file or "
                                     "folder, --audit again for each one.", metavar="PATH"),
     case: str = typer.Option(DEFAULT_CASE, "--case", help=CASE_HELP, metavar="FILE"),
+    forget: list[str] = typer.Option([], "--forget", metavar="PATH",
+                                      help="A refused report to stop counting as a host not "
+                                      "examined (its path as collect gave it)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress on stderr.", metavar=""),
 ) -> None:
     """Put scan reports (and audit exports) from many hosts into one case database."""
     console = Console(quiet)
-    if not reports and not audit:
+    if not reports and not audit and not forget:
         console.error("nothing to collect: give report paths and/or --audit PATH")
         raise typer.Exit(exitcodes.USAGE)
     problem = output_problem(case)
@@ -94,6 +97,7 @@ def collect(
         raise typer.Exit(exitcodes.FAILED) from exc
     try:
         with store:
+            forgot_all = all([_forget(store, source, console) for source in forget])
             summary = store.collect_reports(reports or [])
             files, empty = _audit_files(audit, console)
             audit_failed = empty + sum(_collect_audit(store, p, console) for p in files)
@@ -108,8 +112,16 @@ def collect(
         os.remove(case)
         console.error(f"{case}: nothing could be collected, so no case was made")
         raise typer.Exit(exitcodes.FAILED)
-    failed = bool(summary.refused) or audit_failed
+    failed = bool(summary.refused) or audit_failed or not forgot_all
     raise typer.Exit(exitcodes.PARTIAL if failed else exitcodes.OK)
+
+
+def _forget(store: CaseStore, source: str, console: Console) -> bool:
+    if store.forget(source):
+        console.info(f"{source}: forgotten; conclusions no longer wait for it")
+        return True
+    console.warn(f"--forget {source}: no refused report from there in the case")
+    return False
 
 
 def _scanned_folders(paths: list[str]) -> list[str]:

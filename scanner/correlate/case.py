@@ -196,13 +196,23 @@ class CaseStore:
     def report_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM reports").fetchone()[0]
 
+    def forget(self, source: str) -> bool:
+        """Drop a refused report from what conclusions rest on; False when none was refused
+        from there."""
+        if not any(r.startswith(f"{source}:") for r in self.refused_reports()):
+            return False
+        with self.db:
+            self._log(source, "forgotten", None)
+        return True
+
     def refused_reports(self) -> list[str]:
         """`source: reason` of every report refused and not collected from there since: a host
         the case could not read, which conclusions must not overlook."""
         rows = self.db.execute(
             "SELECT c.source, c.reason FROM collections c WHERE c.outcome = ? AND NOT "
             "EXISTS (SELECT 1 FROM collections d WHERE d.source = c.source AND d.rowid > c.rowid"
-            " AND d.outcome IN ('added', 'unchanged')) ORDER BY c.rowid", (REPORT_REFUSED,))
+            " AND d.outcome IN ('added', 'unchanged', 'forgotten')) ORDER BY c.rowid",
+            (REPORT_REFUSED,))
         latest = {source: reason for source, reason in rows}
         return [reason if reason.startswith(source) else f"{source}: {reason}"
                 for source, reason in latest.items()]
