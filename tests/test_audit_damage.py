@@ -133,3 +133,13 @@ def test_a_zip_cut_before_its_index_is_said_to_be_cut(tmp_path: Path) -> None:
     assert [e.reason for e in log.errors] == [
         "bad zip archive: File is not a zip file (it starts as a zip: cut short, its index at "
         "the end is missing)"]
+
+
+def test_ostscans_own_output_given_as_an_audit_export_is_named(tmp_path: Path) -> None:
+    output = tmp_path / "correlation.json"
+    output.write_text('{"schema_version": "1.0", "document": "ostscan.correlation"}\n',
+                      encoding="utf-8")
+
+    log = ingest([str(output)])
+
+    assert [e.reason for e in log.errors] == [ingest_module.SCAN_REPORT_REASON]

@@ -39,15 +39,15 @@ from scanner.audit.normalize import (
 from scanner.audit.sessions import MailboxCoverage, build_sessions, throttle_windows
 from scanner.audit.sources import SourceError, TextSource, iter_sources
 from scanner.console import Console
-from scanner.records import SCAN_DOCUMENT
 
 if TYPE_CHECKING:
     from scanner.audit.coverage import MailboxTally
 
 EXPORT_LIMITS = (5_000, 50_000)
 MAX_RESULT_COUNT = 50_000_000      # ResultIndex bitmaps: at most 6 MB each
-SCAN_REPORT_REASON = ("an ostscan scan report, not an audit export: give it to `ostscan collect`"
-                      " or `ostscan correlate --report`")
+SCAN_REPORT_REASON = ("an ostscan document (a scan report, or ostscan's own output), not an "
+                      "audit export: a scan report goes to `ostscan collect` or "
+                      "`ostscan correlate --report`")
 MAIL_ITEMS_ACCESSED = "mailitemsaccessed"
 
 
@@ -614,7 +614,8 @@ class _FileReader:
 
 
 def _is_scan_report_head(head: str) -> bool:
-    return f'"document": "{SCAN_DOCUMENT}"' in head or f'"document":"{SCAN_DOCUMENT}"' in head
+    """An ostscan document of any kind (scan report, correlation, audit output)."""
+    return '"document": "ostscan.' in head or '"document":"ostscan.' in head
 
 
 def _iso_key(created: str) -> str | None:

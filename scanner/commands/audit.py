@@ -46,8 +46,9 @@ def audit(
                                     help="table: sessions on the terminal; json: one document; "
                                     "jsonl/csv: flat records with Elastic o365 field names."),
     records: AuditRecords = typer.Option(AuditRecords.all, "--records",
-                                         help="What json/jsonl/csv hold (csv: events or "
-                                         "sessions; all means events)."),
+                                         help="What json/jsonl/csv hold. json: all is "
+                                         "events and sessions; jsonl and csv hold one kind, "
+                                         "so all is events there."),
     kind: EventKind = typer.Option(EventKind.all, "--kind", help="Events of this access type."),
     mailbox: str | None = typer.Option(None, "--mailbox",
                                        help="Only this mailbox (UPN or MailboxGuid); says "

@@ -257,7 +257,8 @@ def correlate_command(
     refuse_overwriting(output, [path for path in scanned if os.path.isdir(path)], console)
     problems += _missing_side(reports, audit_side, bool(report), bool(audit),
                               not (report or audit))      # no findings: the run answers nothing
-    problems += unmatched_marks(marks, session, mailbox, ip, audit_side)    # a typo, most likely
+    if not nothing_read:              # with nothing read, no mark can name anything
+        problems += unmatched_marks(marks, session, mailbox, ip, audit_side)   # a typo?
     problems += unknown_egress_hosts(options.egress, reports)
     result = correlate(reports, audit_side, ruleset, marks, options, unread_reports=refused)
     _finish(result, fmt, output, problems, console, nothing_read)
