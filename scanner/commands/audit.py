@@ -208,9 +208,10 @@ def _summary(log: AuditLog, mailbox: str | None, fmt: AuditFormat, console: Cons
     lost = (f", {log.other_count:,} events whose access type was lost"
             if log.other_count else "")
     console.info(f"{log.distinct_records:,} distinct records ({log.duplicates_dropped:,} "
-                 f"duplicates dropped), {log.mail_items_accessed:,} MailItemsAccessed: "
-                 f"{len(log.sync_events):,} Sync events in {len(log.sessions):,} sessions, "
-                 f"{log.bind_count:,} Bind events (an event per folder){lost}; "
+                 f"duplicates dropped), {log.mail_items_accessed:,} MailItemsAccessed records "
+                 f"giving {len(log.sync_events):,} Sync events in {len(log.sessions):,} "
+                 f"sessions and {log.bind_count:,} Bind events (a record gives one event per "
+                 f"folder it names){lost}; "
                  f"{len(log.errors):,} errors")
     for window in log.throttle_windows:
         console.warn(f"{window.mailbox_upn}: throttled from {iso(window.start)} to "
