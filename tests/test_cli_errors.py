@@ -23,6 +23,15 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, " ".join(re.sub("[│╭╮╰╯─]", " ", result.stderr).split())
 
 
+def _scanned(folder: Path, *hosts: str) -> list[str]:
+    """Reports of example-case hosts, each scanned with its name, as --report options."""
+    options = []
+    for host in hosts:
+        options += ["--report", str(folder / f"{host}.json")]
+        run("scan", str(CASE / "hosts" / host), "--host-name", host, "-o", options[-1], "-q")
+    return options
+
+
 @pytest.mark.parametrize("command", [
     ("scan", str(CASE / "hosts" / "WS-HR02")),
     ("audit", AUDIT),
@@ -478,10 +487,7 @@ def test_match_with_no_readable_audit_input_exits_3(tmp_path: Path) -> None:
 
 def test_off_fleet_says_how_many_hosts_were_searched_in_outlooks_folders_only(
         tmp_path: Path) -> None:
-    reports = []
-    for host in ("LAPTOP-CFO", "WS-HR02"):
-        reports += ["--report", str(tmp_path / f"{host}.json")]
-        run("scan", str(CASE / "hosts" / host), "--host-name", host, "-o", reports[-1], "-q")
+    reports = _scanned(tmp_path, "LAPTOP-CFO", "WS-HR02")
 
     result = CliRunner().invoke(app, ["correlate", *reports, "--audit", AUDIT, "--ip",
                                       "198.51.100.77", "--egress", "LAPTOP-CFO=203.0.113.24",
@@ -508,10 +514,7 @@ def test_a_wrong_file_given_as_a_report_is_no_unexamined_host(tmp_path: Path) ->
     """An OST given to collect by mistake is refused, but it is no host report that could not
     be read: later conclusions do not stay undetermined because of it."""
     laptop = CASE / "hosts/LAPTOP-CFO/Users/jdoe/AppData/Local/Microsoft/Outlook"
-    reports = []
-    for host in ("SRV-FILE01", "LAPTOP-CFO"):
-        reports.append(str(tmp_path / f"{host}.json"))
-        run("scan", str(CASE / "hosts" / host), "--host-name", host, "-o", reports[-1], "-q")
+    reports = _scanned(tmp_path, "SRV-FILE01", "LAPTOP-CFO")[1::2]
     case = tmp_path / "case.sqlite"
     run("collect", *reports, str(laptop / "jdoe@contoso.example.ost"), "--audit", AUDIT,
         "--case", str(case), "-q")
@@ -567,10 +570,7 @@ def test_one_host_name_on_two_targets_is_warned_about(tmp_path: Path) -> None:
 
 
 def test_csv_output_leaves_the_conclusions_on_the_terminal(tmp_path: Path) -> None:
-    reports = []
-    for host in ("SRV-FILE01", "LAPTOP-CFO"):
-        reports += ["--report", str(tmp_path / f"{host}.json")]
-        run("scan", str(CASE / "hosts" / host), "--host-name", host, "-o", reports[-1], "-q")
+    reports = _scanned(tmp_path, "SRV-FILE01", "LAPTOP-CFO")
     (tmp_path / "out").mkdir()
 
     result = CliRunner().invoke(app, ["correlate", *reports, "--audit", AUDIT, "--ip",
