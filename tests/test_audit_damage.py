@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -143,3 +144,23 @@ def test_ostscans_own_output_given_as_an_audit_export_is_named(tmp_path: Path) -
     log = ingest([str(output)])
 
     assert [e.reason for e in log.errors] == [ingest_module.SCAN_REPORT_REASON]
+
+
+def test_rows_with_errors_are_said_up_to_a_bound_and_kept_whole(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from scanner.cli import app
+
+    lines = [compact(r) for r in auditgen.repeated_records(10)]
+    broken = [line[:40] if i % 2 else line for i, line in enumerate(lines)]   # 50 cut rows
+    path = tmp_path / "export.jsonl"
+    path.write_text("\n".join(broken) + "\n", encoding="utf-8")
+
+    result = CliRunner().invoke(app, ["audit", str(path)])
+    document = json.loads(CliRunner().invoke(app, ["audit", str(path), "--format", "json",
+                                                   "-q"]).stdout)
+
+    said = [line for line in result.stderr.splitlines() if "export.jsonl:" in line]
+    assert len(said) == ingest_module.LINE_ERRORS_SAID
+    assert "every one is in --format json" in said[-1]
+    assert len(document["errors"]) == len(broken) // 2

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from scanner.audit.coverage import MailboxTally
 
 EXPORT_LIMITS = (5_000, 50_000)
+LINE_ERRORS_SAID = 20             # row errors said on the console per input
 MAX_RESULT_COUNT = 50_000_000      # ResultIndex bitmaps: at most 6 MB each
 SCAN_REPORT_REASON = ("an ostscan document (a scan report, or ostscan's own output), not an "
                       "audit export: a scan report goes to `ostscan collect` or "
@@ -109,16 +110,26 @@ class IngestState:
         self.mail_items_accessed = 0
         self.errors: list[AuditError] = []
         self.coverage: list[InputCoverage] = []
+        self.lines_said: dict[str, int] = {}
 
     def note(self, source: str, text: str) -> None:
         if self.console is not None:
             self.console.info(f"{source}: {text}")
 
     def error(self, source: str, line: int | None, reason: str) -> None:
+        """Kept whole; said on the console too, a line's errors up to LINE_ERRORS_SAID an
+        input (what stops an input, with no line, always): damage makes thousands."""
         self.errors.append(AuditError(source, line, reason))
-        if self.console is not None:
-            where = f"{source}:{line}" if line else source
-            self.console.warn(f"{where}: {reason}")
+        if self.console is None:
+            return
+        if line:
+            said = self.lines_said[source] = self.lines_said.get(source, 0) + 1
+            if said > LINE_ERRORS_SAID:
+                return
+            if said == LINE_ERRORS_SAID:
+                reason += (f" (the first {LINE_ERRORS_SAID} rows with errors in this input are "
+                           "said here; every one is in --format json)")
+        self.console.warn(f"{f'{source}:{line}' if line else source}: {reason}")
 
 
 def iter_events(paths: list[str], console: Console | None = None,
@@ -579,9 +590,12 @@ class _FileReader:
             self.state.error(self.source, None, self._without_record_reason())
         if not coverage.records and not self.without_record:
             coverage.warnings.append("holds no audit record (an empty export?)")
-        for warning in coverage.warnings:
+        for warning in coverage.warnings[:LINE_ERRORS_SAID]:
             if self.state.console is not None:
                 self.state.console.warn(f"{self.source}: {warning}")
+        if len(coverage.warnings) > LINE_ERRORS_SAID and self.state.console is not None:
+            self.state.console.warn(f"{self.source}: {len(coverage.warnings) - LINE_ERRORS_SAID}"
+                                    " more warnings, every one in --format json")
         self.state.coverage.append(coverage)
 
 
