@@ -164,3 +164,29 @@ def test_rows_with_errors_are_said_up_to_a_bound_and_kept_whole(tmp_path: Path) 
     assert len(said) == ingest_module.LINE_ERRORS_SAID
     assert "every one is in --format json" in said[-1]
     assert len(document["errors"]) == len(broken) // 2
+
+
+def test_a_text_file_with_no_audit_header_is_no_export(tmp_path: Path) -> None:
+    text = tmp_path / "notes.csv"
+    text.write_text("hello world\n", encoding="utf-8")
+
+    log = ingest([str(text)])
+
+    assert [e.reason for e in log.errors] == [
+        "not an audit export: its first line names no column an audit export has"]
+    assert exit_code(log) == exitcodes.FAILED
+
+
+def test_an_input_whose_read_stopped_is_not_called_empty(tmp_path: Path) -> None:
+    whole = auditgen.zip_bytes({"export.csv": CASE_EXPORT.read_bytes()})
+    [member] = zipfile.ZipFile(io.BytesIO(whole)).infolist()
+    data = bytearray(whole)
+    start = member.header_offset + 30 + len(member.filename) + len(member.extra)
+    data[start:start + 200] = bytes(range(200))
+    damaged = tmp_path / "export.zip"
+    damaged.write_bytes(bytes(data))
+
+    log = ingest([str(damaged)])
+
+    assert any("decompressing data" in e.reason for e in log.errors)
+    assert all("empty export" not in w for c in log.coverage for w in c.warnings)

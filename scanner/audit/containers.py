@@ -220,6 +220,18 @@ SUMMARY_TABLES = {
 }
 
 
+# Columns of which an audit export's header names at least one (any of the known layouts).
+HEADER_HINTS = frozenset((*AUDIT_COLUMNS, *ENVELOPE_COLUMNS, "operation", "operations",
+                          "operationname", "creationdate", "creationtime", "recordtype",
+                          "userids", "userid", "timegenerated", "timestamp", "actiontype",
+                          "mailaccesstype", "workload"))
+
+
+def names_audit_columns(header_line: str) -> bool:
+    """Whether a CSV header names any column an audit export has."""
+    return bool(HEADER_HINTS.intersection(csv_layout(header_line).header))
+
+
 def summary_table(header_line: str) -> str | None:
     """The tool and command that wrote a CSV summary of MailItemsAccessed records, known by
     its header line; None for any other header."""

@@ -588,8 +588,12 @@ class _FileReader:
                     + (f" (RunspaceId {runspace})" if runspace else ""))
         if self.without_record:
             self.state.error(self.source, None, self._without_record_reason())
-        if not coverage.records and not self.without_record:
-            coverage.warnings.append("holds no audit record (an empty export?)")
+        if not coverage.records and not self.without_record and not self.stopped:
+            if self._no_audit_header():
+                self.state.error(self.source, None, "not an audit export: its first line "
+                                 "names no column an audit export has")
+            else:
+                coverage.warnings.append("holds no audit record (an empty export?)")
         for warning in coverage.warnings[:LINE_ERRORS_SAID]:
             if self.state.console is not None:
                 self.state.console.warn(f"{self.source}: {warning}")
@@ -598,6 +602,19 @@ class _FileReader:
                                     " more warnings, every one in --format json")
         self.state.coverage.append(coverage)
 
+
+    def _no_audit_header(self) -> bool:
+        """A CSV read whole whose header is no audit export's (a text file given by mistake)."""
+        if self.coverage.format != containers.FORMAT_CSV:
+            return False
+        try:
+            with self.text_source.open_text() as stream:
+                header = stream.readline()
+        except (OSError, UnicodeError, EOFError, zlib.error):
+            return False
+        if containers.type_information(header):
+            return False
+        return not containers.names_audit_columns(header)
 
     def _is_scan_report(self) -> bool:
         try:
