@@ -251,3 +251,21 @@ def test_collect_leaves_the_access_times_of_what_it_reads(tmp_path: Path) -> Non
                              "--case", str(tmp_path / "work/c.sqlite"), "-q"])
 
     assert [os.stat(p).st_atime for p in (report, audit, packed)] == [1577836800] * 3
+
+
+@pytest.mark.skipif(not hasattr(os, "O_NOATIME"), reason="O_NOATIME is a Linux feature")
+def test_collect_lists_an_audit_folder_as_audit_does(tmp_path: Path) -> None:
+    """Documents left out, and the folders listed without updating their access times."""
+    exports = tmp_path / "exports" / "tenant"
+    exports.mkdir(parents=True)
+    _audit(exports)
+    (exports / "README.md").write_text("notes\n", encoding="utf-8")
+    for folder in (exports, exports.parent):
+        os.utime(folder, (1577836800, 1609459200))
+    (tmp_path / "work").mkdir()
+
+    result = CliRunner().invoke(app, ["collect", "--case", str(tmp_path / "work/c.sqlite"),
+                                      "--audit", str(exports.parent), "-q"])
+
+    assert result.exit_code == exitcodes.OK, result.stderr
+    assert [os.stat(f).st_atime for f in (exports, exports.parent)] == [1577836800] * 2

@@ -181,6 +181,20 @@ def _walk_folder(folder: str) -> Generator[TextSource | SourceError, None, bool]
     return found
 
 
+def export_files(folder: str) -> list[str]:
+    """The files below a folder that `audit` would read, in its order: documents left out by
+    name, links to folders not followed, folders listed quietly; an unlistable one is skipped
+    (reading it as an input says why)."""
+    try:
+        files, folders = _listing(folder)
+    except OSError:
+        return []
+    found = [os.path.join(folder, n) for n in files if not n.lower().endswith(NOT_EXPORTS)]
+    for name in folders:
+        found += export_files(os.path.join(folder, name))
+    return found
+
+
 def _listing(folder: str) -> tuple[list[str], list[str]]:
     """The names of the files and of the folders in a folder, sorted, listed without updating
     its access time where the OS allows it."""

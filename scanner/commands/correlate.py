@@ -8,13 +8,12 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 
 import typer
 
 from scanner import exitcodes
 from scanner.audit.ingest import AuditError, IngestState, ingest, iter_events
-from scanner.audit.sources import NOT_EXPORTS
+from scanner.audit.sources import export_files
 from scanner.commands.options import (
     evidence_root,
     ip_address,
@@ -145,8 +144,7 @@ def _audit_files(paths: list[str], console: Console) -> tuple[list[str], int]:
         if not os.path.isdir(path):
             files.append(path)
             continue
-        found = [str(p) for p in sorted(Path(path).rglob("*"))
-                 if p.is_file() and not p.name.lower().endswith(NOT_EXPORTS)]   # as audit does
+        found = export_files(path)
         if not found:
             console.warn(f"{path}: no file in this folder or below it")
             empty += 1
