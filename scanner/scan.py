@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import errno
 import hashlib
 import os
@@ -12,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from scanner import TOOL_NAME, __version__, discovery
+from scanner.audit.sources import looks_binary, sniff_encoding
 from scanner.console import Console
 from scanner.hostinfo import holders, installed_outlook_versions, live_host
 from scanner.records import (
@@ -41,8 +41,6 @@ HASH_CHUNK = 1 << 20
 SHARING_VIOLATIONS = (32, 33)  # Windows: ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION
 ARGUMENT = "argument"          # found_by of a file given to scan by itself
 DRIVE_NAME = re.compile(r"[a-z](?::|%3a|\$)?", re.I)   # C, C:, C%3A (Velociraptor), C$
-TEXT_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-             (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
 @dataclass
@@ -290,16 +288,12 @@ def other_tool_hint(head: bytes) -> str:
 
 
 def head_text(head: bytes) -> str:
-    """The first bytes as text (UTF-8, or UTF-16 with a BOM or zero bytes between ASCII); empty
-    when they look binary."""
-    for bom, codec in TEXT_BOMS:
-        if head.startswith(bom):
-            return head[len(bom):].decode(codec, errors="replace")
-    if len(head) >= 8 and head[1:8:2] == bytes(4):
-        return head.decode("utf-16-le", errors="replace")
-    if len(head) >= 8 and head[0:8:2] == bytes(4):
-        return head.decode("utf-16-be", errors="replace")
-    return "" if b"\0" in head else head.decode("utf-8", errors="replace")
+    """The first bytes as text, in the encoding the audit reader would find (UTF-8, UTF-16 with
+    a BOM or zero bytes between ASCII); empty when they look binary."""
+    encoding = sniff_encoding(head)
+    if looks_binary(head, encoding):
+        return ""
+    return head.decode(encoding, errors="replace").lstrip("\ufeff")
 
 
 def is_csv_header(line: str) -> bool:
